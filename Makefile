@@ -1,0 +1,92 @@
+# MIGRATE_SWIOTLB: build / boot / test harness.
+# The real work is in scripts/; see README.md. `make help` lists targets.
+
+TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+BUILD := $(TOP)/build
+KTREE := $(BUILD)/linux
+INITRAMFS := $(BUILD)/initramfs.cpio.gz
+
+# User variables (all optional), passed to the scripts through the environment.
+#   VARIANT=reclaim|debug|static|dynamic   DEBUG=1 (= VARIANT=debug)
+#   KERNEL_SRC=/path  CMDLINE="..."  SCENARIO=name  MEM=768M  TIMEOUT=600
+#   ICOUNT=1  QEMU_EXTRA="..."  JOBS=N  DISK_SIZE=512M  FORCE=1 (make tree)
+export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE
+
+SH := bash $(TOP)/scripts
+
+.DEFAULT_GOAL := help
+.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit test \
+	tree save patches selftest-harness clean distclean
+
+help:
+	@echo "MIGRATE_SWIOTLB harness (see README.md)"
+	@echo "  make run          build everything, boot the demo scenario (or smoke)"
+	@echo "  make test         deps, kernel, initramfs, kunit, all tests/scenarios/*"
+	@echo "  make deps         install missing Debian packages"
+	@echo "  make kernel       patched (or VARIANT=...) kernel -> build/bzImage"
+	@echo "  make initramfs    build/initramfs.cpio.gz"
+	@echo "  make boot         SCENARIO=name [CMDLINE=...] [MEM=...] [TIMEOUT=...] [VARIANT=...]"
+	@echo "  make kunit        boot with kunit.enable=1 and parse the KTAP"
+	@echo "  make tree / save  series <-> git tree in build/tree; make patches: mail series"
+	@echo "  make prepare-src  only stage + patch the source tree"
+	@echo "  make selftest-harness  prove failures/timeouts/panics/bad patches are caught"
+
+deps:
+	@$(SH)/deps.sh
+
+prepare-src:
+	@$(SH)/prepare-src.sh
+
+kernel: deps
+	@$(SH)/build-kernel.sh
+
+# --- initramfs: rebuilt only when one of its inputs changed ---------------
+INITRAMFS_DEPS := $(TOP)/scripts/build-initramfs.sh $(TOP)/scripts/common.sh \
+	$(TOP)/tests/guest/init $(TOP)/tests/lib.sh \
+	$(TOP)/tests/scenarios $(TOP)/tests/harness \
+	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/*) \
+	$(wildcard /bin/busybox /usr/bin/stress-ng /usr/bin/fio) \
+	$(wildcard $(KTREE)/tools/testing/selftests/dma/dma_map_benchmark.c \
+		$(KTREE)/include/linux/map_benchmark.h $(KTREE)/usr/gen_init_cpio.c)
+
+$(INITRAMFS): $(INITRAMFS_DEPS)
+	@$(SH)/build-initramfs.sh
+
+initramfs-only: $(INITRAMFS)
+	@echo "initramfs: $(INITRAMFS) ready"
+
+initramfs: deps
+	@$(MAKE) --no-print-directory -f $(TOP)/Makefile initramfs-only
+
+# --- booting ----------------------------------------------------------------
+boot: initramfs-only
+	@$(SH)/boot.sh
+
+kunit: kernel initramfs
+	@$(SH)/kunit.sh
+
+run: kernel initramfs
+	@SCENARIO=$${SCENARIO:-$$(test -f $(TOP)/tests/scenarios/demo && echo demo || echo smoke)} $(SH)/boot.sh
+
+test:
+	@$(SH)/test.sh
+
+selftest-harness: initramfs
+	@$(SH)/selftest-harness.sh
+
+# --- working on the series ----------------------------------------------------
+tree:
+	@$(SH)/tree.sh
+
+save:
+	@$(SH)/save.sh
+
+patches: tree
+	@$(SH)/patches.sh
+
+clean:
+	rm -rf $(BUILD)/obj-* $(BUILD)/bzImage $(BUILD)/debug $(BUILD)/static $(BUILD)/dynamic \
+		$(BUILD)/logs $(BUILD)/disk-*.img $(INITRAMFS) $(BUILD)/tools $(BUILD)/patches
+
+distclean:
+	rm -rf $(BUILD)

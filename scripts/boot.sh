@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# boot.sh: boot a kernel image under QEMU TCG and run one scenario.
+#
+# Environment: SCENARIO (default smoke), VARIANT/DEBUG, CMDLINE (appended),
+# MEM, TIMEOUT (override the scenario's "# mem:" / "# timeout:" headers),
+# DISK_SIZE (default 512M), ICOUNT=1 (deterministic guest time:
+# -icount shift=0,sleep=off), QEMU_EXTRA (extra QEMU arguments).
+#
+# Exit status: 0 when the guest reported "@@SCENARIO-EXIT <name> 0@@";
+# the scenario's rc when it failed; 124 on TIMEOUT; 125 on a kernel panic;
+# 126 when the guest died without reporting. The verdict is also written to
+# build/logs/<scenario>.result.
+. "$(dirname "$0")/common.sh"
+
+SCENARIO=${SCENARIO:-smoke}
+SFILE=$(scenario_file "$SCENARIO") ||
+	die "no scenario '$SCENARIO' in tests/scenarios/ or tests/harness/ (have: $(cd "$TOP/tests" && ls scenarios harness | grep -v ':$' | tr '\n' ' '))"
+
+hdr() { scenario_header "$SFILE" "$1"; }
+if [ -z "${VARIANT:-}" ] && [ -z "${DEBUG:-}" ] && [ -n "$(hdr variant)" ]; then
+	VARIANT=$(hdr variant)
+fi
+VARIANT=$(resolve_variant)
+MEM=${MEM:-$(hdr mem)}
+MEM=${MEM:-768M}
+TIMEOUT=${TIMEOUT:-$(hdr timeout)}
+TIMEOUT=${TIMEOUT:-600}
+DISK_SIZE=${DISK_SIZE:-512M}
+IMG=$(image_path "$VARIANT")
+INITRD="$BUILD/initramfs.cpio.gz"
+LOG="$LOGDIR/$SCENARIO.log"
+RESULT="$LOGDIR/$SCENARIO.result"
+DISK="$BUILD/disk-$SCENARIO.img"
+
+[ -f "$IMG" ] || die "no kernel image ${IMG#"$TOP"/}: run 'make kernel VARIANT=$VARIANT' first"
+[ -f "$INITRD" ] || die "no ${INITRD#"$TOP"/}: run 'make initramfs' first"
+mkdir -p "$LOGDIR"
+
+APPEND="console=ttyS0 panic=-1 scenario=$SCENARIO $(hdr cmdline) $(variant_cmdline "$VARIANT") ${CMDLINE:-}"
+APPEND=$(echo "$APPEND" | tr -s ' ' | sed 's/ $//')
+
+rm -f "$DISK"
+truncate -s "$DISK_SIZE" "$DISK"
+CACHE=none
+if ! dd if=/dev/zero of="$DISK" bs=4096 count=1 oflag=direct conv=notrunc 2>/dev/null; then
+	warn "the host filesystem of build/ does not support O_DIRECT; using cache=writeback for the disk"
+	CACHE=writeback
+fi
+
+QEMU=(qemu-system-x86_64 -accel tcg -M q35 -smp 2 -m "$MEM" -nographic -no-reboot
+	-kernel "$IMG" -initrd "$INITRD" -append "$APPEND"
+	-drive "file=$DISK,if=none,id=d0,format=raw,cache=$CACHE"
+	-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on
+	-nic none -device e1000,romfile=)
+case "${ICOUNT:-}" in 1 | y | yes) QEMU+=(-icount shift=0,sleep=off) ;; esac
+# shellcheck disable=SC2206
+[ -n "${QEMU_EXTRA:-}" ] && QEMU+=(${QEMU_EXTRA})
+
+stage "boot: scenario $SCENARIO, variant $VARIANT (${IMG#"$TOP"/}), mem $MEM, timeout ${TIMEOUT}s"
+info "cmdline: $APPEND"
+info "log: ${LOG#"$TOP"/}"
+echo "\$ ${QEMU[*]}" >"$LOG"
+
+t0=$(date +%s)
+set +e
+# stdin from /dev/null: QEMU must never wait for (or grab) the terminal.
+timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee -a "$LOG"
+qrc=${PIPESTATUS[0]}
+set -e
+secs=$(($(date +%s) - t0))
+
+marker=$(tr -d '\r' <"$LOG" | sed -n "s/.*@@SCENARIO-EXIT $SCENARIO \(-\{0,1\}[0-9]\{1,\}\)@@.*/\1/p" | tail -n 1)
+panic=$(tr -d '\r' <"$LOG" | grep -m1 'Kernel panic - not syncing' || true)
+
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	verdict="TIMEOUT after ${TIMEOUT}s (QEMU killed)"
+	rc=124
+elif [ -n "$panic" ]; then
+	verdict="KERNEL PANIC: ${panic#*] }"
+	rc=125
+elif [ -z "$marker" ]; then
+	verdict="NO EXIT MARKER: guest died or QEMU failed (qemu rc=$qrc)"
+	rc=126
+elif [ "$marker" -ne 0 ]; then
+	verdict="FAILED: scenario exited with rc=$marker"
+	rc=$((marker & 255))
+	[ $rc -ne 0 ] || rc=1
+else
+	verdict="PASSED"
+	rc=0
+fi
+echo "$verdict (${secs}s)" >"$RESULT"
+echo
+echo "==> boot: scenario $SCENARIO ($VARIANT): $verdict in $(fmt_secs $secs) (log: ${LOG#"$TOP"/})"
+exit $rc

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# build-initramfs.sh: build/initramfs.cpio.gz for the test guest.
+#   /init                  tests/guest/init
+#   /tests/lib.sh          tests/lib.sh (guest helper library)
+#   /scenarios/*           tests/scenarios/* and tests/harness/*
+#   /bin/busybox + applet symlinks (busybox-static)
+#   /usr/bin/stress-ng, /usr/bin/fio + their shared libraries and ld.so
+#   /usr/bin/dma_map_benchmark (static, from the kernel tree's selftests)
+. "$(dirname "$0")/common.sh"
+
+OUT="$BUILD/initramfs.cpio.gz"
+TOOLS="$BUILD/tools"
+mkdir -p "$TOOLS"
+stage "initramfs: building ${OUT#"$TOP"/}"
+
+# Kernel-tree helpers (the patched tree; prepared on demand).
+if [ ! -f "$KTREE/tools/testing/selftests/dma/dma_map_benchmark.c" ]; then
+	"$TOP/scripts/prepare-src.sh" reclaim
+fi
+
+# gen_init_cpio lets us create /dev/console without being root.
+if [ ! -x "$TOOLS/gen_init_cpio" ] || [ "$KTREE/usr/gen_init_cpio.c" -nt "$TOOLS/gen_init_cpio" ]; then
+	gcc -O2 -o "$TOOLS/gen_init_cpio" "$KTREE/usr/gen_init_cpio.c"
+fi
+
+BENCH_SRC="$KTREE/tools/testing/selftests/dma/dma_map_benchmark.c"
+if [ ! -x "$TOOLS/dma_map_benchmark" ] || [ "$BENCH_SRC" -nt "$TOOLS/dma_map_benchmark" ] ||
+	[ "$KTREE/include/linux/map_benchmark.h" -nt "$TOOLS/dma_map_benchmark" ]; then
+	info "building dma_map_benchmark (static) from ${KTREE#"$TOP"/}"
+	gcc -static -O2 -Wall -D__EXPORTED_HEADERS__ -I "$KTREE/include/uapi" -I "$KTREE/include" \
+		-o "$TOOLS/dma_map_benchmark" "$BENCH_SRC" ||
+		die "dma_map_benchmark does not build with -I include/uapi -I include"
+fi
+
+LIST=$(mktemp)
+trap 'rm -f "$LIST"' EXIT
+declare -A seen=()
+add_dir() { # add_dir /a/b/c: every missing parent, once
+	local d=$1 parts="" p
+	IFS=/ read -ra comps <<<"${d#/}"
+	for p in "${comps[@]}"; do
+		parts="$parts/$p"
+		[ -n "${seen[$parts]:-}" ] && continue
+		seen[$parts]=1
+		echo "dir $parts 0755 0 0" >>"$LIST"
+	done
+}
+add_file() { # add_file GUESTPATH HOSTPATH MODE
+	[ -n "${seen[$1]:-}" ] && return 0
+	seen[$1]=1
+	add_dir "$(dirname "$1")"
+	echo "file $1 $(readlink -f "$2") $3 0 0" >>"$LIST"
+}
+add_link() { # add_link GUESTPATH TARGET
+	[ -n "${seen[$1]:-}" ] && return 0
+	seen[$1]=1
+	add_dir "$(dirname "$1")"
+	echo "slink $1 $2 0777 0 0" >>"$LIST"
+}
+
+for d in /proc /sys /dev /tmp /root /etc /mnt /run /var /scenarios /tests /usr/sbin /sbin; do add_dir "$d"; done
+echo "nod /dev/console 0600 0 0 c 5 1" >>"$LIST"
+echo "nod /dev/null 0666 0 0 c 1 3" >>"$LIST"
+
+# busybox + applets
+BB=/bin/busybox # busybox-static's; the busybox package would be dynamic
+[ -x "$BB" ] || die "busybox-static is not installed (make deps)"
+add_file /bin/busybox "$BB" 0755
+n=0
+for a in $("$BB" --list-full); do
+	[ "$a" = bin/busybox ] && continue
+	add_link "/$a" /bin/busybox
+	n=$((n + 1))
+done
+info "busybox: $n applets"
+
+# dynamically linked Debian tools + their libraries + the dynamic loader
+for tool in stress-ng fio; do
+	p=$(command -v "$tool") || die "$tool is not installed (make deps)"
+	add_file "/usr/bin/$tool" "$p" 0755
+	while read -r lib; do
+		add_file "$lib" "$lib" 0755
+	done < <(ldd "$p" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }')
+done
+add_file /usr/bin/dma_map_benchmark "$TOOLS/dma_map_benchmark" 0755
+
+# harness files
+add_file /init "$TOP/tests/guest/init" 0755
+add_file /tests/lib.sh "$TOP/tests/lib.sh" 0644
+for s in "$TOP"/tests/scenarios/* "$TOP"/tests/harness/*; do
+	[ -f "$s" ] || continue
+	add_file "/scenarios/$(basename "$s")" "$s" 0755
+done
+echo "root:x:0:0:root:/root:/bin/sh" >"$TOOLS/passwd"
+add_file /etc/passwd "$TOOLS/passwd" 0644
+
+"$TOOLS/gen_init_cpio" -t 0 "$LIST" | gzip -6 -n >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+info "initramfs: $(grep -c '^file' "$LIST") files, $(du -h "$OUT" | cut -f1) compressed," \
+	"scenarios: $(cd "$TOP/tests" && ls scenarios harness 2>/dev/null | grep -v ':$' | grep -c . )"

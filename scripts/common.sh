@@ -1,0 +1,125 @@
+# shellcheck shell=bash
+# Common helpers for the MIGRATE_SWIOTLB build/boot/test harness.
+# Sourced by the other scripts; never executed directly.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="$TOP/build"
+TARBALL=${TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+UPSTREAM="$BUILD/upstream"            # pristine upstream tree (never built in)
+UPSTREAM_STAMP="$BUILD/upstream.stamp"
+STAGE="$BUILD/stage"                  # scratch: upstream + series, rebuilt every time
+KTREE="$BUILD/linux"                  # patched tree kbuild builds from (mtime-stable)
+UNPATCHED="$BUILD/linux-unpatched"    # copy for the static/dynamic variants
+LOGDIR="$BUILD/logs"
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/migrate-swiotlb-ccache}
+
+# Time origin for "elapsed" read-outs; inherited by child scripts.
+export HARNESS_T0=${HARNESS_T0:-$(date +%s)}
+
+fmt_secs() {
+	local s=$1
+	if [ "$s" -ge 60 ]; then
+		printf '%dm%02ds' $((s / 60)) $((s % 60))
+	else
+		printf '%ds' "$s"
+	fi
+}
+
+elapsed() { fmt_secs $(($(date +%s) - HARNESS_T0)); }
+
+# stage NAME: print a stage header with elapsed time since the harness started.
+stage() { printf '\n==> %s (elapsed %s)\n' "$*" "$(elapsed)"; }
+info() { printf '    %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() {
+	printf '\nERROR: %s\n' "$*" >&2
+	exit 1
+}
+
+# Time a command: timed LABEL cmd...
+timed() {
+	local label=$1 t0 rc=0
+	shift
+	t0=$(date +%s)
+	"$@" || rc=$?
+	info "$label: $(fmt_secs $(($(date +%s) - t0)))$([ $rc -eq 0 ] || echo " (FAILED rc=$rc)")"
+	return $rc
+}
+
+# resolve_variant: honour DEBUG=1 and default to reclaim.
+resolve_variant() {
+	local v=${VARIANT:-}
+	if [ -z "$v" ]; then
+		case "${DEBUG:-}" in 1 | y | yes) v=debug ;; *) v=reclaim ;; esac
+	fi
+	case "$v" in
+	reclaim | debug | static | dynamic) ;;
+	*) die "unknown VARIANT '$v' (use reclaim, debug, static or dynamic)" ;;
+	esac
+	echo "$v"
+}
+
+variant_patched() { case "$1" in reclaim | debug) return 0 ;; *) return 1 ;; esac; }
+
+image_path() {
+	if [ "$1" = reclaim ]; then echo "$BUILD/bzImage"; else echo "$BUILD/$1/bzImage"; fi
+}
+
+objdir() { echo "$BUILD/obj-$1"; }
+
+srcdir_for() { if variant_patched "$1"; then echo "$KTREE"; else echo "$UNPATCHED"; fi; }
+
+# Config fragments per variant, in merge order.
+fragments_for() {
+	case "$1" in
+	reclaim) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config" ;;
+	debug) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/debug.config" ;;
+	static) echo "$TOP/config/base.config" ;;
+	dynamic) echo "$TOP/config/base.config $TOP/config/dynamic.config" ;;
+	esac
+}
+
+# Extra kernel command line a variant needs at boot.
+variant_cmdline() {
+	case "$1" in
+	debug) echo "debug_pagealloc=on page_owner=on" ;;
+	*) echo "" ;;
+	esac
+}
+
+kernel_version() { # kernel_version TREE -> 6.12.117
+	awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3} /^EXTRAVERSION =/{e=$3}
+	     END{printf "%s.%s.%s%s\n", v, p, s, e}' "$1/Makefile"
+}
+
+# Scenario lookup: regular scenarios first, then harness self-tests.
+scenario_file() {
+	local d
+	for d in "$TOP/tests/scenarios" "$TOP/tests/harness"; do
+		if [ -f "$d/$1" ]; then
+			echo "$d/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# scenario_header FILE KEY: value of a leading "# KEY: value" comment.
+scenario_header() {
+	awk -v key="$2" '
+		NR == 1 && /^#!/ { next }
+		/^[[:space:]]*$/ { next }
+		!/^#/ { exit }
+		{
+			line = $0
+			sub(/^#[[:space:]]*/, "", line)
+			if (index(line, key ":") == 1) {
+				sub(/^[^:]*:[[:space:]]*/, "", line)
+				sub(/[[:space:]]+$/, "", line)
+				print line
+				exit
+			}
+		}' "$1"
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian packages the harness needs, only if missing.
+. "$(dirname "$0")/common.sh"
+
+# Debian 12 package names. Build: kernel + tools; run: QEMU + guest userland.
+PKGS=(
+	make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio ccache rsync kmod
+	dwarves python3 perl patch git xz-utils gzip coreutils
+	linux-source-6.12
+	qemu-system-x86 seabios ipxe-qemu
+	busybox-static stress-ng fio gnuplot-nox sparse
+)
+# Commands that must work afterwards (catches diverted/removed binaries).
+CMDS=(make gcc bc flex bison cpio ccache rsync python3 perl patch git xz gzip timeout
+	qemu-system-x86_64 stress-ng fio gnuplot sparse)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=()
+for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PKGS[@]} packages present"
+else
+	stage "deps: installing ${#missing[@]} missing package(s): ${missing[*]}"
+	[ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]} (or run: sudo apt-get install ${missing[*]})"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends "${missing[@]}"
+	info "installed: ${missing[*]}"
+fi
+
+bad=()
+for c in "${CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || bad+=("$c"); done
+[ -x /bin/busybox ] || bad+=(/bin/busybox)
+[ -f "$TARBALL" ] || bad+=("$TARBALL")
+[ ${#bad[@]} -eq 0 ] || die "still missing after install: ${bad[*]}"

@@ -1,0 +1,124 @@
+# shellcheck shell=sh
+# Guest helper library for scenarios (busybox sh). In the guest it lives at
+# /tests/lib.sh; a scenario starts with:   . "${TESTLIB:-/tests/lib.sh}"
+#
+#   phase NAME            start a phase: prints "=== phase: NAME ==="
+#   log MSG...            "[  12.34] scenario/phase: MSG"
+#   fail MSG...           "FAIL: MSG", exit 1
+#   check 'COND' MSG...   eval COND; fail MSG when false, "ok: MSG" when true
+#   dmesg_clean           fail if dmesg shows a kernel bug/warning/DMA error
+#   verify_io MIB [OFF_MIB] [direct|buffered]
+#                         write MIB MiB of random data to $VERIFY_DEV (/dev/vda)
+#                         at OFF_MIB, drop caches, read back (O_DIRECT), compare
+#   sample_stats [FILE]   append pagetypeinfo/vmstat/debugfs swiotlb to FILE
+#                         (default /tmp/stats.log), print a one-line summary
+#   swiotlb_get NAME      value of /sys/kernel/debug/swiotlb/NAME ("" if absent)
+#   vmstat_get NAME       value of NAME in /proc/vmstat ("" if absent)
+
+SCENARIO=${SCENARIO:-$(basename "$0")}
+PHASE=${PHASE:-start}
+VERIFY_DEV=${VERIFY_DEV:-/dev/vda}
+SWIOTLB_DBG=/sys/kernel/debug/swiotlb
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+log() { printf '[%8s] %s/%s: %s\n' "$(uptime_s)" "$SCENARIO" "$PHASE" "$*"; }
+
+phase() {
+	PHASE=$1
+	echo "=== phase: $1 ==="
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+check() {
+	_cond=$1
+	shift
+	if eval "$_cond"; then
+		log "ok: $*"
+	else
+		fail "$* (check failed: $_cond)"
+	fi
+}
+
+# Patterns that mean the kernel is unhappy. DMESG_IGNORE (an extended
+# regex) can whitelist known-benign lines for one scenario.
+DMESG_BAD='BUG:|WARNING:|KASAN|possible circular locking|DMA-API:|swiotlb buffer is full|Oops|general protection'
+# DMA-API debug prints these at boot; they are not errors.
+DMESG_BENIGN='DMA-API: (preallocated [0-9]+ debug entries|debugging enabled by kernel config)|KASAN: (KernelAddressSanitizer initialized|HW tags)'
+
+dmesg_clean() {
+	_bad=$(dmesg | grep -E "$DMESG_BAD" | grep -vE "$DMESG_BENIGN" |
+		{ if [ -n "${DMESG_IGNORE:-}" ]; then grep -vE "$DMESG_IGNORE"; else cat; fi; } || true)
+	if [ -n "$_bad" ]; then
+		echo "---- offending dmesg lines ----"
+		echo "$_bad" | head -40
+		echo "---- end ----"
+		fail "dmesg is not clean ($(echo "$_bad" | wc -l) bad line(s))"
+	fi
+	log "ok: dmesg clean"
+}
+
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+verify_io() {
+	_mib=$1
+	_off=${2:-0}
+	_mode=${3:-direct}
+	_pat=/tmp/.verify_io.$$
+	case "$_mode" in
+	direct) _oflag=oflag=direct ;;
+	buffered) _oflag= ;;
+	*) fail "verify_io: mode must be direct or buffered, not '$_mode'" ;;
+	esac
+	[ -b "$VERIFY_DEV" ] || fail "verify_io: $VERIFY_DEV is not a block device"
+	head -c $((_mib * 1048576)) /dev/urandom >"$_pat" || fail "verify_io: cannot create pattern"
+	_want=$(md5sum <"$_pat" | cut -d' ' -f1)
+	# shellcheck disable=SC2086
+	dd if="$_pat" of="$VERIFY_DEV" bs=1M seek="$_off" count="$_mib" $_oflag conv=notrunc,fsync 2>/tmp/.dd.err ||
+		{ cat /tmp/.dd.err; rm -f "$_pat"; fail "verify_io: write of $_mib MiB ($_mode) at $_off MiB failed"; }
+	drop_caches
+	_got=$(dd if="$VERIFY_DEV" bs=1M skip="$_off" count="$_mib" iflag=direct 2>/tmp/.dd.err | md5sum | cut -d' ' -f1)
+	rm -f "$_pat"
+	[ "$_got" = "$_want" ] ||
+		{ cat /tmp/.dd.err; fail "verify_io: data mismatch after $_mode write of $_mib MiB at $_off MiB ($_got != $_want)"; }
+	log "verify_io: $_mode: verified $((_mib * 1048576)) bytes at offset ${_off} MiB of $VERIFY_DEV (md5 $_want)"
+}
+
+swiotlb_get() { cat "$SWIOTLB_DBG/$1" 2>/dev/null || true; }
+
+vmstat_get() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+
+sample_stats() {
+	_f=${1:-/tmp/stats.log}
+	_t=$(uptime_s)
+	{
+		echo "### sample t=$_t scenario=$SCENARIO phase=$PHASE"
+		echo "## /proc/pagetypeinfo"
+		cat /proc/pagetypeinfo 2>/dev/null
+		echo "## /proc/vmstat"
+		cat /proc/vmstat
+		for _x in "$SWIOTLB_DBG"/*; do
+			[ -f "$_x" ] || continue
+			echo "## $_x"
+			cat "$_x" 2>/dev/null
+		done
+	} >>"$_f"
+	_line="stats t=$_t free_kb=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
+	for _k in nr_free_pages nr_free_swiotlb pgmigrate_success pgmigrate_fail compact_stall; do
+		_v=$(vmstat_get "$_k")
+		[ -n "$_v" ] && _line="$_line $_k=$_v"
+	done
+	for _x in "$SWIOTLB_DBG"/*; do
+		[ -f "$_x" ] || continue
+		_v=$(head -c 64 "$_x" 2>/dev/null | head -n 1)
+		_line="$_line $(basename "$_x")=$_v"
+	done
+	log "$_line"
+}
