@@ -10,7 +10,8 @@
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/series.sh"
 
-VARIANT=$(resolve_variant)
+# "upstream" only makes sure build/upstream is there (used by make tree).
+if [ "${1:-}" = upstream ]; then VARIANT=upstream; else VARIANT=$(resolve_variant); fi
 [ $# -ge 1 ] && VARIANT=$1
 
 # --- upstream -----------------------------------------------------------
@@ -81,6 +82,11 @@ apply_series() {
 			cp "$TOP/$f" "$STAGE/$k"
 		done
 		log=$(mktemp)
+		if ! grep -qE '^(\+\+\+ |diff --git )' "$TOP/patches/$patch"; then
+			info "applied $patch (no diff: new files only)$([ -z "$files" ] || echo " + ${files// /, }")"
+			rm -f "$log"
+			continue
+		fi
 		if ! patch -d "$STAGE" -p1 --batch --forward --no-backup-if-mismatch \
 			-i "$TOP/patches/$patch" >"$log" 2>&1; then
 			echo
@@ -100,7 +106,9 @@ apply_series() {
 }
 
 ensure_upstream
-if variant_patched "$VARIANT"; then
+if [ "$VARIANT" = upstream ]; then
+	exit 0
+elif variant_patched "$VARIANT"; then
 	stage "source: staging upstream + patches/series"
 	apply_series
 	stage "source: syncing changed files into build/linux"
