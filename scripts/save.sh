@@ -86,7 +86,7 @@ lists it, its content is the final content). Squash the changes to $f into
 	syn=$(GIT_AUTHOR_NAME="$an" GIT_AUTHOR_EMAIL="$ae" GIT_AUTHOR_DATE="$ad" GIT_COMMITTER_DATE="$ad" \
 		g commit-tree "$stripped" -p "$prev_commit" -F "$tmp/msg")
 	rm -rf "$tmp/fp" && mkdir "$tmp/fp"
-	g format-patch -q -1 --always --no-signature --zero-commit --no-numbered \
+	g -c core.abbrev=12 format-patch -q -1 --always --no-signature --zero-commit --no-numbered \
 		--start-number "$n" -o "$tmp/fp" "$syn" >/dev/null
 	pfile=$(ls "$tmp/fp")
 	prev_commit=$syn

@@ -37,6 +37,17 @@ if [ -d "$TREE/.git" ]; then
 	fi
 fi
 
+# Debian's linux-source adds "/*" + "!/debian/" to the top-level .gitignore,
+# which hides every new file from git status and git add -A. Drop those two
+# lines in the work tree only (commits stay pristine) and tell git to leave
+# the file alone.
+unhide_new_files() {
+	if grep -qx '/\*' "$TREE/.gitignore" 2>/dev/null; then
+		sed -i -e '/^\/\*$/d' -e '/^!\/debian\/$/d' "$TREE/.gitignore"
+		g update-index --assume-unchanged .gitignore
+	fi
+}
+
 t0=$(date +%s)
 if [ $reuse -eq 1 ]; then
 	stage "tree: resetting build/tree to tag upstream (Linux $VERSION)"
@@ -57,6 +68,7 @@ else
 	g tag upstream
 	echo "$UPID" >"$UPMARK"
 fi
+unhide_new_files
 
 n=0
 tmp=$(mktemp -d)
