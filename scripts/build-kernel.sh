@@ -56,6 +56,11 @@ else
 	info "configuration changed"
 fi
 
+if [ -n "${CONFIG_ONLY:-}" ]; then
+	stage "config only (CONFIG_ONLY=1): ${OBJ#"$TOP"/}/.config"
+	exit 0
+fi
+
 # --- build ----------------------------------------------------------------
 stage "build: bzImage ($VARIANT, -j$JOBS, CC='ccache gcc', O=${OBJ#"$TOP"/})"
 buildlog="$LOGDIR/kernel-$VARIANT.log"

@@ -95,7 +95,7 @@ apply_series() {
 			while IFS= read -r -d '' f; do
 				echo "---- failing hunk(s): ${f#"$STAGE"/} ----" >&2
 				cat "$f" >&2
-			done < <(find "$STAGE" -name '*.rej' -newer "$log" -print0 2>/dev/null)
+			done < <(find "$STAGE" -name '*.rej' -print0 2>/dev/null) # stage refresh removed old ones
 			rm -f "$log"
 			die "patches/$patch does not apply to Linux $(kernel_version "$UPSTREAM"); fix or refresh it (make tree; fix; make save)"
 		fi
