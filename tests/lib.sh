@@ -14,6 +14,8 @@
 #                         (default /tmp/stats.log), print a one-line summary
 #   swiotlb_get NAME      value of /sys/kernel/debug/swiotlb/NAME ("" if absent)
 #   vmstat_get NAME       value of NAME in /proc/vmstat ("" if absent)
+#   dma_bench_bind        bind the spare e1000 to dma_map_benchmark (then run
+#                         /usr/bin/dma_map_benchmark -t 1 -s 2 ...)
 
 SCENARIO=${SCENARIO:-$(basename "$0")}
 PHASE=${PHASE:-start}
@@ -121,4 +123,23 @@ sample_stats() {
 		_line="$_line $(basename "$_x")=$_v"
 	done
 	log "$_line"
+}
+
+# dma_bench_bind: bind the spare driverless PCI device QEMU provides
+# (-device e1000, 8086:100e) to the dma_map_benchmark driver through
+# driver_override, so /sys/kernel/debug/dma_map_benchmark exists.
+dma_bench_bind() {
+	[ -e /sys/kernel/debug/dma_map_benchmark ] && return 0
+	[ -d /sys/bus/pci/drivers/dma_map_benchmark ] || fail "dma_bench_bind: no dma_map_benchmark driver (CONFIG_DMA_MAP_BENCHMARK)"
+	for _d in /sys/bus/pci/devices/*; do
+		[ -e "$_d/driver" ] && continue
+		[ "$(cat "$_d/vendor")" = 0x8086 ] && [ "$(cat "$_d/device")" = 0x100e ] || continue
+		echo dma_map_benchmark >"$_d/driver_override"
+		echo "${_d##*/}" >/sys/bus/pci/drivers/dma_map_benchmark/bind 2>/dev/null || true
+		if [ -e /sys/kernel/debug/dma_map_benchmark ]; then
+			log "dma_bench_bind: ${_d##*/} bound to dma_map_benchmark"
+			return 0
+		fi
+	done
+	fail "dma_bench_bind: no driverless e1000 (8086:100e) could be bound"
 }
