@@ -14,6 +14,8 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY
 
 SH := bash $(TOP)/scripts
+# One time origin for the "elapsed" read-outs of every step of this make run.
+export HARNESS_T0 := $(shell date +%s)
 
 .DEFAULT_GOAL := help
 .PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit test \
