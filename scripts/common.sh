@@ -14,6 +14,9 @@ KTREE="$BUILD/linux"                  # patched tree kbuild builds from (mtime-s
 UNPATCHED="$BUILD/linux-unpatched"    # copy for the static/dynamic variants
 LOGDIR="$BUILD/logs"
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/migrate-swiotlb-ccache}
+# Absolute paths under build/ are hashed relative to it, so another clone
+# (CI, a second checkout) hits the same cache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$BUILD}
 
 # Time origin for "elapsed" read-outs; inherited by child scripts.
 export HARNESS_T0=${HARNESS_T0:-$(date +%s)}
