@@ -90,6 +90,9 @@ else
 	rc=0
 fi
 echo "$verdict (${secs}s)" >"$RESULT"
+# Informational: kernel complaints the scenario may not have checked for.
+ncomplaints=$(tr -d '\r' <"$LOG" | grep -cE '(BUG:|WARNING:|Oops|general protection|KASAN)' || true)
+[ "$ncomplaints" -eq 0 ] || echo "note: the console log has $ncomplaints BUG/WARNING/Oops/KASAN line(s); see ${LOG#"$TOP"/}"
 echo
 echo "==> boot: scenario $SCENARIO ($VARIANT): $verdict in $(fmt_secs $secs) (log: ${LOG#"$TOP"/})"
 exit $rc
