@@ -11,6 +11,7 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 #   KERNEL_SRC=/path  CMDLINE="..."  SCENARIO=name  MEM=768M  TIMEOUT=600
 #   ICOUNT=1  QEMU_EXTRA="..."  JOBS=N  DISK_SIZE=512M  FORCE=1 (make tree)
 #   CONFIG_ONLY=1 (make kernel stops after writing and checking .config)
+#   FORCE=1 also lets make save overwrite repo changes made since make tree
 export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY
 
 SH := bash $(TOP)/scripts

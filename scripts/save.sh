@@ -29,6 +29,13 @@ if [ -n "$(g rev-list --merges upstream..HEAD)" ]; then
 fi
 g merge-base --is-ancestor upstream HEAD || die "HEAD of build/tree does not descend from tag upstream"
 
+INPUTS="$TREE/.git/migrate-swiotlb-inputs"
+if [ -f "$INPUTS" ] && [ "$(series_digest)" != "$(cat "$INPUTS")" ] && [ -z "${FORCE:-}" ]; then
+	die "patches/ or the mirrored files (mm/ dma/ include/ Documentation/) changed since 'make tree';
+saving now would overwrite those changes with build/tree's version. Either run 'make tree'
+first (takes the repo's version; build/tree must have no unsaved work) or FORCE=1 make save
+(build/tree wins)."
+fi
 stage "save: build/tree upstream..HEAD -> patches/ and mirrored files"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -178,6 +185,7 @@ if [ "$(printf '%s\n' "${OLD[@]}" | sed '/^$/d' | canon)" != "$(printf '%s\n' "$
 fi
 
 g rev-parse HEAD >"$HEADMARK"
+series_digest >"$INPUTS"
 # Sanity: what we wrote must be a consistent series.
 validate_series "$UPSTREAM"
 stage "save: done, $n patch(es), $changed file(s) changed in the repo"

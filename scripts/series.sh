@@ -78,3 +78,22 @@ validate_series() {
 	rm -f "$listed"
 	[ $errors -eq 0 ] || die "patches/series is inconsistent ($errors error(s), see above)"
 }
+
+# series_digest: one hash over everything make tree reads from the repo
+# (series, patch files, mirrored new files); make save refuses to overwrite
+# the repo when it changed since make tree.
+series_digest() {
+	local f
+	{
+		cat "$SERIES" 2>/dev/null || true
+		for f in "$TOP"/patches/*.patch; do
+			[ -f "$f" ] || continue
+			echo "== ${f#"$TOP"/}"
+			cat "$f"
+		done
+		for f in $(mirrored_files); do
+			echo "== $f"
+			cat "$TOP/$f"
+		done
+	} | sha256sum | cut -d' ' -f1
+}

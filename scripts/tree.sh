@@ -111,5 +111,6 @@ while IFS=$'\t' read -r patch files; do
 done < <(series_lines)
 
 g rev-parse HEAD >"$HEADMARK"
+series_digest >"$TREE/.git/migrate-swiotlb-inputs"
 stage "tree: build/tree ready: $n commit(s) on top of tag upstream, $(fmt_secs $(($(date +%s) - t0)))"
 info "work there with git, then run 'make save' to write patches/ and the mirrored files back"
