@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Overprovisioned swiotlb: lend the unused part of the default pool to the
+ * page allocator and take it back when bounce buffers run low.
+ *
+ * With "swiotlb_overprovision=N" the default pool is allocated N times as
+ * large as "swiotlb=" asks for. One slot allocator manages all of it, so
+ * alignment and segment-boundary rules keep working, but only some of its
+ * pageblock-sized chunks are active (their slots can be allocated). The
+ * others are lent to the page allocator as MIGRATE_SWIOTLB pageblocks,
+ * which only movable allocations may use.
+ *
+ * The map path never sleeps: when an area runs short of free slots it
+ * kicks grow_work, which takes lent chunks back with alloc_contig_range()
+ * (migrating the pages that live there) and activates their slots. A
+ * periodic shrink_work lends fully free chunks again once the pool has
+ * stayed above its high watermark for a while.
+ *
+ * Memory ordering
+ * ---------------
+ * swiotlb_find_pool() decides "bounce buffer or not" from
+ * pool->active_chunks without a lock. Two transitions change that bitmap.
+ *
+ * Activation (grow): no one holds an address in a chunk that is being
+ * activated. Its pages were just migrated away by alloc_contig_range(),
+ * which fails while any of them is pinned, and a live DMA mapping of a
+ * page in a lent chunk pins that page until after the mapping is torn
+ * down. swiotlb_grow_chunk() sets the bit, then smp_mb(), then publishes
+ * the slots under the area lock. Whoever allocates one of the new slots
+ * takes that lock afterwards, and the full barrier makes the bit visible
+ * to every CPU before the slots are, so any CPU that later learns a slot
+ * address (from the driver, through whatever chain) and issues the
+ * smp_rmb() in swiotlb_pool_slot_active() sees the bit set.
+ *
+ * Retirement (shrink) is the dangerous direction (Catalin Marinas's
+ * scenario in the dynamic-swiotlb review): CPU0 retires a chunk and frees
+ * its pages; CPU1 allocates one of those pages, a driver maps it without
+ * bouncing and hands the DMA address to CPU2, whose unmap calls
+ * swiotlb_find_pool(). If CPU2 still saw the chunk as active, it would
+ * "bounce" garbage over the page and free slots that were never
+ * allocated. swiotlb_retire_chunk() therefore:
+ *
+ *   1. withdraws the slots under the area lock, failing if any is in use,
+ *      so no new bounce buffer can be allocated in the chunk;
+ *   2. clears the bit;
+ *   3. smp_mb();
+ *   4. only then frees the pages to the buddy allocator.
+ *
+ * The page reaches CPU1 through the zone lock or a per-cpu list and the
+ * address reaches CPU2 through the driver; none of those steps is needed
+ * to be a full barrier. The smp_mb() in step 3 is: it orders the clear
+ * before the store that frees the page, and makes it visible to all CPUs
+ * before that store is visible to any (a lock release/acquire chain alone
+ * is not cumulative enough on every architecture, see
+ * ARCH_WEAK_RELEASE_ACQUIRE). CPU2's smp_rmb() between loading the address
+ * and loading the bitmap completes the pairing. smp_mb__after_atomic()
+ * after clear_bit()/set_bit() is that full barrier.
+ *
+ * Both transitions run under rc->lock, one chunk at a time.
+ */
+
+#define pr_fmt(fmt) "swiotlb: " fmt
+
+#include <linux/bitmap.h>
+#include <linux/cc_platform.h>
+#include <linux/debugfs.h>
+#include <linux/init.h>
+#include <linux/jiffies.h>
+#include <linux/kstrtox.h>
+#include <linux/memblock.h>
+#include <linux/mm.h>
+#include <linux/page-swiotlb.h>
+#include <linux/seq_file.h>
+#include <linux/set_memory.h>
+#include <linux/swiotlb.h>
+#include <linux/workqueue.h>
+
+#include "swiotlb_reclaim.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/swiotlb_reclaim.h>
+
+/* Largest ratio accepted on the command line */
+#define SWIOTLB_OVERPROVISION_MAX	64
+/* The region never takes more than this fraction of memory */
+#define SWIOTLB_REGION_MAX_DIVISOR	2
+/* A grow round gives up after this many chunks could not be taken */
+#define SWIOTLB_GROW_MAX_FAILURES	4
+/* A chunk that could not be taken is not tried again for this long */
+#define SWIOTLB_GROW_RETRY_DELAY	(5 * HZ)
+/* The map path does not kick a worker that just found nothing to do */
+#define SWIOTLB_KICK_BACKOFF		(HZ / 50 + 1)
+/* How often shrink_work looks for chunks to lend again */
+#define SWIOTLB_SHRINK_PERIOD		(HZ / 2)
+#define SWIOTLB_SHRINK_DELAY_MS		5000
+#define SWIOTLB_SHRINK_DELAY_MS_MAX	(3600 * 1000)
+
+static unsigned int swiotlb_overprovision = 1;
+
+static void swiotlb_grow_work(struct work_struct *work);
+static void swiotlb_shrink_work(struct work_struct *work);
+
+static struct io_tlb_reclaim default_reclaim = {
+	.lock = __MUTEX_INITIALIZER(default_reclaim.lock),
+	.grow_work = __WORK_INITIALIZER(default_reclaim.grow_work,
+					swiotlb_grow_work),
+	.shrink_work = __DELAYED_WORK_INITIALIZER(default_reclaim.shrink_work,
+						  swiotlb_shrink_work, 0),
+};
+
+/* End of the backoff after a grow round that could not help; see kick */
+static unsigned long kick_after;
+
+/*
+ * Is @deadline, set @span jiffies before it ran out, still ahead? Checking
+ * the window rather than just time_before() keeps never-set (zero) and
+ * long-expired deadlines from looking like future ones.
+ */
+static bool swiotlb_before_deadline(unsigned long deadline, unsigned long span)
+{
+	return time_in_range(jiffies, deadline - span, deadline - 1);
+}
+
+static unsigned long swiotlb_chunk_slots(void)
+{
+	return pageblock_nr_pages << (PAGE_SHIFT - IO_TLB_SHIFT);
+}
+
+/**
+ * swiotlb_parse_overprovision() - parse "swiotlb_overprovision="
+ * @str:	The value after the '=', or %NULL if there was none.
+ * @ratio:	Where the ratio to use goes; 1 (no overprovisioning) unless
+ *		@str is valid.
+ *
+ * Every rejected value is reported with the parameter's name and what is
+ * done instead; boot goes on either way.
+ *
+ * Return: 0 if @str was valid, -EINVAL if it was rejected (@ratio is 1),
+ * -ERANGE if it was too large (@ratio is the maximum).
+ */
+static int swiotlb_parse_overprovision(const char *str, unsigned int *ratio)
+{
+	unsigned int val;
+
+	*ratio = 1;
+	if (!str || !*str) {
+		pr_err("swiotlb_overprovision: missing value; not overprovisioning\n");
+		return -EINVAL;
+	}
+	if (kstrtouint(str, 10, &val)) {
+		pr_err("swiotlb_overprovision=%s: not a whole number from 1 to %u; not overprovisioning\n",
+		       str, SWIOTLB_OVERPROVISION_MAX);
+		return -EINVAL;
+	}
+	if (!val) {
+		pr_err("swiotlb_overprovision=0: the ratio must be at least 1; not overprovisioning\n");
+		return -EINVAL;
+	}
+	if (val > SWIOTLB_OVERPROVISION_MAX) {
+		pr_warn("swiotlb_overprovision=%u: larger than %u; using %u\n",
+			val, SWIOTLB_OVERPROVISION_MAX,
+			SWIOTLB_OVERPROVISION_MAX);
+		*ratio = SWIOTLB_OVERPROVISION_MAX;
+		return -ERANGE;
+	}
+	*ratio = val;
+	return 0;
+}
+
+static int __init setup_swiotlb_overprovision(char *str)
+{
+	swiotlb_parse_overprovision(str, &swiotlb_overprovision);
+	/* A bad value has been reported; do not make boot complain again */
+	return 0;
+}
+early_param("swiotlb_overprovision", setup_swiotlb_overprovision);
+
+/**
+ * swiotlb_reclaim_memblock_alloc() - allocate an overprovisioned region
+ * @nslabs:	In: slots the active part needs. Out: slots in the region.
+ * @nareas:	Number of areas the pool will have.
+ * @flags:	SWIOTLB_* flags of swiotlb_init_remap().
+ * @remap:	Remapping callback of swiotlb_init_remap(), if any.
+ *
+ * Allocates "swiotlb_overprovision" times the active size, pageblock
+ * aligned and rounded to whole chunks per area, below the same limit as
+ * the plain pool. Falls back to smaller ratios if that does not fit.
+ *
+ * Return: the region, or %NULL (with the reason logged) if the pool should
+ * be allocated the usual way.
+ */
+void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
+					     unsigned int *nareas,
+					     unsigned int flags,
+					     int (*remap)(void *tlb,
+							  unsigned long nslabs))
+{
+	unsigned long chunk_slots = swiotlb_chunk_slots();
+	unsigned long max_slots, region = 0;
+	phys_addr_t align = PAGE_SIZE << pageblock_order;
+	unsigned int ratio = swiotlb_overprovision;
+	void *tlb = NULL;
+
+	if (ratio <= 1)
+		return NULL;
+	if (remap) {
+		pr_warn("swiotlb_overprovision=%u: not supported for a remapped pool; not overprovisioning\n",
+			ratio);
+		return NULL;
+	}
+	if (chunk_slots % IO_TLB_SEGSIZE) {
+		pr_warn("swiotlb_overprovision=%u: pageblocks are too small to lend; not overprovisioning\n",
+			ratio);
+		return NULL;
+	}
+
+	max_slots = (memblock_phys_mem_size() / SWIOTLB_REGION_MAX_DIVISOR) >>
+		    IO_TLB_SHIFT;
+	for (; ratio > 1; ratio--) {
+		region = roundup(*nslabs * ratio, chunk_slots * *nareas);
+		if (region > max_slots)
+			continue;
+		if (flags & SWIOTLB_ANY)
+			tlb = memblock_alloc(region << IO_TLB_SHIFT, align);
+		else
+			tlb = memblock_alloc_low(region << IO_TLB_SHIFT, align);
+		if (tlb)
+			break;
+	}
+
+	if (!tlb) {
+		pr_warn("swiotlb_overprovision=%u: no room for a larger region (at most 1/%u of memory); using a plain pool\n",
+			swiotlb_overprovision, SWIOTLB_REGION_MAX_DIVISOR);
+		return NULL;
+	}
+	if (ratio != swiotlb_overprovision)
+		pr_warn("swiotlb_overprovision=%u: does not fit; using %u\n",
+			swiotlb_overprovision, ratio);
+
+	*nslabs = region;
+	return tlb;
+}
+
+static unsigned long swiotlb_chunks_per_area(struct io_tlb_reclaim *rc)
+{
+	return rc->nr_chunks / rc->pool->nareas;
+}
+
+static unsigned long swiotlb_chunk_area(struct io_tlb_reclaim *rc,
+					unsigned long chunk)
+{
+	return chunk / swiotlb_chunks_per_area(rc);
+}
+
+static phys_addr_t swiotlb_chunk_phys(struct io_tlb_reclaim *rc,
+				      unsigned long chunk)
+{
+	return rc->pool->start + ((phys_addr_t)chunk << rc->pool->chunk_shift);
+}
+
+static void *swiotlb_chunk_vaddr(struct io_tlb_reclaim *rc,
+				 unsigned long chunk)
+{
+	return rc->pool->vaddr + ((size_t)chunk << rc->pool->chunk_shift);
+}
+
+static void swiotlb_set_watermarks(struct io_tlb_reclaim *rc,
+				   unsigned long low, unsigned long high)
+{
+	rc->low_wmark = low;
+	rc->high_wmark = high;
+	WRITE_ONCE(rc->area_low_wmark, DIV_ROUND_UP(low, rc->pool->nareas));
+}
+
+/**
+ * swiotlb_reclaim_init_pool() - start lending the chunks of a region
+ * @pool:	Pool initialised over a region from
+ *		swiotlb_reclaim_memblock_alloc().
+ * @active_nslabs: Slots that are to be active from the start.
+ *
+ * Spreads the initially active chunks evenly over the areas and withholds
+ * the slots of the others. The pages of those are lent later, once the
+ * page allocator is up (swiotlb_reclaim_late_init()).
+ */
+void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
+				      unsigned long active_nslabs)
+{
+	struct io_tlb_reclaim *rc = &default_reclaim;
+	unsigned long chunk_slots = swiotlb_chunk_slots();
+	unsigned long nr_chunks = pool->nslabs / chunk_slots;
+	size_t bitmap_bytes = BITS_TO_LONGS(nr_chunks) * sizeof(long);
+	unsigned long i, per_area, nr_initial;
+
+	nr_initial = min(DIV_ROUND_UP(active_nslabs, chunk_slots), nr_chunks);
+	if (nr_initial < pool->nareas)
+		nr_initial = min_t(unsigned long, pool->nareas, nr_chunks);
+
+	pool->active_chunks = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
+	rc->reserved = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
+	rc->lost = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
+	rc->retry_after = memblock_alloc(nr_chunks * sizeof(long),
+					 SMP_CACHE_BYTES);
+	if (!pool->active_chunks || !rc->reserved || !rc->lost ||
+	    !rc->retry_after) {
+		pr_warn("swiotlb_overprovision: no memory for chunk state; the whole region stays active\n");
+		pool->active_chunks = NULL;
+		return;
+	}
+
+	rc->pool = pool;
+	rc->nr_chunks = nr_chunks;
+	rc->chunk_slots = chunk_slots;
+	pool->chunk_shift = PAGE_SHIFT + pageblock_order;
+	bitmap_fill(rc->reserved, nr_chunks);
+
+	/* Active chunks first in every area, so that no area starts empty */
+	per_area = swiotlb_chunks_per_area(rc);
+	for (i = 0; i < nr_initial; i++)
+		set_bit((i % pool->nareas) * per_area + i / pool->nareas,
+			pool->active_chunks);
+	for (i = 0; i < nr_chunks; i++)
+		if (!test_bit(i, pool->active_chunks))
+			swiotlb_withdraw_slots(pool, i * chunk_slots, chunk_slots);
+
+	rc->nr_initial = nr_initial;
+	rc->nr_active = nr_initial;
+	rc->shrink_delay_ms = SWIOTLB_SHRINK_DELAY_MS;
+	/* Grow when half the initial pool is in use, back to all of it free */
+	swiotlb_set_watermarks(rc, nr_initial * chunk_slots / 2,
+			       nr_initial * chunk_slots);
+	pool->reclaim = rc;
+
+	pr_info("swiotlb_overprovision: %lu MiB region, %lu MiB active, %lu MiB to lend\n",
+		(pool->nslabs << IO_TLB_SHIFT) >> 20,
+		(nr_initial * chunk_slots << IO_TLB_SHIFT) >> 20,
+		((nr_chunks - nr_initial) * chunk_slots << IO_TLB_SHIFT) >> 20);
+}
+
+/**
+ * swiotlb_reclaim_update_mem_attributes() - share only the active chunks
+ * @pool:	The default pool.
+ *
+ * In a guest with memory encryption only active chunks are shared with
+ * the host; lent chunks are ordinary private memory.
+ *
+ * Return: %true if @pool lends chunks and was handled here.
+ */
+bool __init swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	unsigned long chunk;
+
+	if (!rc)
+		return false;
+	for_each_set_bit(chunk, pool->active_chunks, rc->nr_chunks)
+		set_memory_decrypted((unsigned long)swiotlb_chunk_vaddr(rc, chunk),
+				     pageblock_nr_pages);
+	return true;
+}
+
+/**
+ * swiotlb_reclaim_kick() - ask for more active slots
+ * @pool:	Pool that is short of free slots.
+ *
+ * Called from the map path, in any context: never sleeps, never waits.
+ */
+void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	struct workqueue_struct *wq = READ_ONCE(rc->wq);
+
+	if (!wq || swiotlb_before_deadline(READ_ONCE(kick_after),
+					   SWIOTLB_KICK_BACKOFF))
+		return;
+	if (!work_pending(&rc->grow_work))
+		queue_work(wq, &rc->grow_work);
+}
+
+static unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc)
+{
+	unsigned long free = 0;
+	unsigned int i;
+
+	for (i = 0; i < rc->pool->nareas; i++)
+		free += swiotlb_area_free_slots(rc->pool, i);
+	return free;
+}
+
+static bool swiotlb_chunk_is_lent(struct io_tlb_reclaim *rc,
+				  unsigned long chunk)
+{
+	return !test_bit(chunk, rc->pool->active_chunks) &&
+	       !test_bit(chunk, rc->lost);
+}
+
+/*
+ * The lent chunk to take back next: from the area with the fewest free
+ * slots, the one with the fewest pages to migrate. Chunks that failed
+ * recently are left alone for a while.
+ */
+static unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc)
+{
+	unsigned long best = ULONG_MAX, best_free = ULONG_MAX;
+	unsigned long best_busy = ULONG_MAX;
+	unsigned long chunk;
+
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
+		unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+		unsigned long free, busy;
+
+		if (!swiotlb_chunk_is_lent(rc, chunk) ||
+		    swiotlb_before_deadline(rc->retry_after[chunk],
+					    SWIOTLB_GROW_RETRY_DELAY))
+			continue;
+		free = swiotlb_area_free_slots(rc->pool,
+					       swiotlb_chunk_area(rc, chunk));
+		if (free > best_free)
+			continue;
+		busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
+		if (free < best_free || busy < best_busy) {
+			best = chunk;
+			best_free = free;
+			best_busy = busy;
+		}
+	}
+	return best;
+}
+
+static void swiotlb_lose_chunk(struct io_tlb_reclaim *rc, unsigned long chunk,
+			       const char *why)
+{
+	pr_err("chunk at %#llx cannot be %s; it stays out of use\n",
+	       (u64)swiotlb_chunk_phys(rc, chunk), why);
+	set_bit(chunk, rc->lost);
+	WRITE_ONCE(rc->nr_lost, rc->nr_lost + 1);
+}
+
+/*
+ * Take a lent chunk back and activate its slots. See "Memory ordering"
+ * at the top of this file for why the bit is set before the slots are
+ * published.
+ */
+static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	void *vaddr = swiotlb_chunk_vaddr(rc, chunk);
+	size_t bytes = PAGE_SIZE << pageblock_order;
+	u64 start = ktime_get_ns();
+	unsigned long busy;
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
+	if (rc->fail_grow) {
+		rc->fail_grow--;
+		err = -EBUSY;
+	} else {
+		err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
+					      GFP_KERNEL | __GFP_NOWARN);
+	}
+	if (err) {
+		trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
+					   ktime_get_ns() - start, busy, err);
+		return err;
+	}
+
+	/* Nothing the borrowed pages held may reach a device */
+	memset(vaddr, 0, bytes);
+	if (cc_platform_has(CC_ATTR_MEM_ENCRYPT) &&
+	    set_memory_decrypted((unsigned long)vaddr, pageblock_nr_pages)) {
+		/* Its state is unknown now: neither share nor lend it */
+		swiotlb_lose_chunk(rc, chunk, "shared with the host");
+		return -EIO;
+	}
+
+	set_bit(chunk, rc->pool->active_chunks);
+	/* Bit visible everywhere before any slot is; see the top of file */
+	smp_mb__after_atomic();
+	swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
+			      rc->chunk_slots);
+
+	WRITE_ONCE(rc->nr_active, rc->nr_active + 1);
+	atomic_long_inc(&rc->grow_count);
+	atomic_long_add(busy, &rc->grow_pages_migrated);
+	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
+				   ktime_get_ns() - start, busy, 0);
+	return 0;
+}
+
+static int swiotlb_lend_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	int err;
+
+	if (test_bit(chunk, rc->reserved))
+		err = swiotlb_lend_reserved_pageblocks(pfn, pageblock_nr_pages);
+	else
+		err = swiotlb_lend_pageblocks(pfn, pageblock_nr_pages);
+	if (!err)
+		clear_bit(chunk, rc->reserved);
+	return err;
+}
+
+/*
+ * Lend a free active chunk again. See "Memory ordering" at the top of this
+ * file for the order of the steps.
+ *
+ * Return: 0 if lent, -EBUSY if a slot of the chunk is in use, or another
+ * error after which the chunk is back in use or, if its encryption state
+ * is unknown, lost.
+ */
+static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	unsigned long vaddr = (unsigned long)swiotlb_chunk_vaddr(rc, chunk);
+	bool coco = cc_platform_has(CC_ATTR_MEM_ENCRYPT);
+	u64 start = ktime_get_ns();
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	if (!swiotlb_withdraw_slots(rc->pool, chunk * rc->chunk_slots,
+				    rc->chunk_slots))
+		return -EBUSY;
+
+	clear_bit(chunk, rc->pool->active_chunks);
+	/*
+	 * Cleared bit visible everywhere before the pages can be handed out;
+	 * pairs with smp_rmb() in swiotlb_pool_slot_active().
+	 */
+	smp_mb__after_atomic();
+
+	if (coco && set_memory_encrypted(vaddr, pageblock_nr_pages)) {
+		swiotlb_lose_chunk(rc, chunk, "made private again");
+		WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+		return -EIO;
+	}
+
+	err = swiotlb_lend_chunk(rc, chunk);
+	if (err) {
+		/* Nothing was freed: put the chunk back in use */
+		if (coco && set_memory_decrypted(vaddr, pageblock_nr_pages)) {
+			swiotlb_lose_chunk(rc, chunk, "shared with the host");
+			WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+			return err;
+		}
+		set_bit(chunk, rc->pool->active_chunks);
+		/* As in swiotlb_grow_chunk(): bit before slots */
+		smp_mb__after_atomic();
+		swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
+				      rc->chunk_slots);
+		return err;
+	}
+
+	WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+	atomic_long_inc(&rc->shrink_count);
+	trace_swiotlb_reclaim_shrink(swiotlb_chunk_phys(rc, chunk),
+				     PAGE_SIZE << pageblock_order,
+				     ktime_get_ns() - start, 0, 0);
+	return 0;
+}
+
+static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
+{
+	if (rc->nr_active > rc->nr_initial)
+		queue_delayed_work(rc->wq, &rc->shrink_work,
+				   SWIOTLB_SHRINK_PERIOD);
+}
+
+/*
+ * Grow until the high watermark is reached, the region is used up, or
+ * too many chunks could not be taken. Every iteration either activates a
+ * chunk or counts a failure, so this never spins.
+ */
+static void swiotlb_grow(struct io_tlb_reclaim *rc)
+{
+	unsigned int failures = 0;
+	bool progress = false;
+	unsigned long chunk;
+
+	lockdep_assert_held(&rc->lock);
+
+	while (swiotlb_free_slots(rc) < rc->high_wmark) {
+		chunk = swiotlb_pick_chunk(rc);
+		if (chunk == ULONG_MAX)
+			break;
+		if (!swiotlb_grow_chunk(rc, chunk)) {
+			progress = true;
+			continue;
+		}
+		atomic_long_inc(&rc->grow_fail_count);
+		rc->retry_after[chunk] = jiffies + SWIOTLB_GROW_RETRY_DELAY;
+		if (++failures >= SWIOTLB_GROW_MAX_FAILURES)
+			break;
+	}
+
+	/* Kicks that cannot help now would only requeue us in a loop */
+	if (!progress)
+		WRITE_ONCE(kick_after, jiffies + SWIOTLB_KICK_BACKOFF);
+	swiotlb_arm_shrink(rc);
+}
+
+static void swiotlb_grow_work(struct work_struct *work)
+{
+	struct io_tlb_reclaim *rc = container_of(work, struct io_tlb_reclaim,
+						 grow_work);
+
+	mutex_lock(&rc->lock);
+	swiotlb_grow(rc);
+	mutex_unlock(&rc->lock);
+}
+
+/* The active chunk to lend next: a free one in the area with most free */
+static int swiotlb_shrink_one(struct io_tlb_reclaim *rc)
+{
+	unsigned long per_area = swiotlb_chunks_per_area(rc);
+	unsigned int area, best_area = 0;
+	unsigned long best_free = 0, chunk;
+
+	for (area = 0; area < rc->pool->nareas; area++) {
+		unsigned long free = swiotlb_area_free_slots(rc->pool, area);
+
+		if (free >= rc->chunk_slots && free > best_free) {
+			best_free = free;
+			best_area = area;
+		}
+	}
+	if (!best_free)
+		return -ENOENT;
+
+	for (chunk = (best_area + 1) * per_area; chunk-- > best_area * per_area;) {
+		if (test_bit(chunk, rc->pool->active_chunks) &&
+		    !swiotlb_retire_chunk(rc, chunk))
+			return 0;
+	}
+	return -EBUSY;
+}
+
+static void swiotlb_shrink_work(struct work_struct *work)
+{
+	struct io_tlb_reclaim *rc = container_of(to_delayed_work(work),
+						 struct io_tlb_reclaim,
+						 shrink_work);
+	unsigned long delay;
+
+	mutex_lock(&rc->lock);
+	if (rc->nr_active <= rc->nr_initial) {
+		rc->above_high_since = 0;
+		goto out;
+	}
+
+	/* Hysteresis: only shrink with a whole chunk to spare above high */
+	if (swiotlb_free_slots(rc) < rc->high_wmark + rc->chunk_slots) {
+		rc->above_high_since = 0;
+		goto rearm;
+	}
+	if (!rc->above_high_since) {
+		rc->above_high_since = jiffies | 1;
+		goto rearm;
+	}
+	delay = msecs_to_jiffies(rc->shrink_delay_ms);
+	if (time_before(jiffies, rc->above_high_since + delay))
+		goto rearm;
+
+	while (rc->nr_active > rc->nr_initial &&
+	       swiotlb_free_slots(rc) >= rc->high_wmark + rc->chunk_slots &&
+	       !swiotlb_shrink_one(rc))
+		;
+	rc->above_high_since = 0;
+rearm:
+	swiotlb_arm_shrink(rc);
+out:
+	mutex_unlock(&rc->lock);
+}
+
+#ifdef CONFIG_DEBUG_FS
+
+/**
+ * struct swiotlb_knob - a writable debugfs value
+ * @name:	File name, used in messages.
+ * @value:	Current value.
+ * @set:	Validates and applies a new value under rc->lock; logs why
+ *		it refuses one.
+ */
+struct swiotlb_knob {
+	const char *name;
+	unsigned long *value;
+	int (*set)(struct io_tlb_reclaim *rc, unsigned long val);
+};
+
+static int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val >= rc->high_wmark) {
+		pr_warn("io_tlb_low_wmark: %lu must be below io_tlb_high_wmark (%lu); unchanged\n",
+			val, rc->high_wmark);
+		return -EINVAL;
+	}
+	swiotlb_set_watermarks(rc, val, rc->high_wmark);
+	return 0;
+}
+
+static int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val <= rc->low_wmark || val > rc->pool->nslabs) {
+		pr_warn("io_tlb_high_wmark: %lu must be above io_tlb_low_wmark (%lu) and at most io_tlb_nslabs (%lu); unchanged\n",
+			val, rc->low_wmark, rc->pool->nslabs);
+		return -EINVAL;
+	}
+	swiotlb_set_watermarks(rc, rc->low_wmark, val);
+	return 0;
+}
+
+static int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc,
+				    unsigned long val)
+{
+	if (val > SWIOTLB_SHRINK_DELAY_MS_MAX) {
+		pr_warn("io_tlb_shrink_delay_ms: %lu is more than an hour; unchanged\n",
+			val);
+		return -EINVAL;
+	}
+	rc->shrink_delay_ms = val;
+	return 0;
+}
+
+static int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val > rc->nr_chunks) {
+		pr_warn("io_tlb_fail_grow: %lu is more than the %lu chunks; unchanged\n",
+			val, rc->nr_chunks);
+		return -EINVAL;
+	}
+	rc->fail_grow = val;
+	return 0;
+}
+
+static struct swiotlb_knob swiotlb_knobs[] = {
+	{ "io_tlb_low_wmark", &default_reclaim.low_wmark,
+	  swiotlb_set_low_wmark },
+	{ "io_tlb_high_wmark", &default_reclaim.high_wmark,
+	  swiotlb_set_high_wmark },
+	{ "io_tlb_shrink_delay_ms", &default_reclaim.shrink_delay_ms,
+	  swiotlb_set_shrink_delay },
+	{ "io_tlb_fail_grow", &default_reclaim.fail_grow,
+	  swiotlb_set_fail_grow },
+};
+
+static int swiotlb_knob_show(struct seq_file *m, void *unused)
+{
+	const struct swiotlb_knob *knob = m->private;
+
+	seq_printf(m, "%lu\n", READ_ONCE(*knob->value));
+	return 0;
+}
+
+static int swiotlb_knob_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, swiotlb_knob_show, inode->i_private);
+}
+
+static ssize_t swiotlb_knob_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	const struct swiotlb_knob *knob =
+		((struct seq_file *)file->private_data)->private;
+	struct io_tlb_reclaim *rc = &default_reclaim;
+	unsigned long val;
+	int err;
+
+	err = kstrtoul_from_user(ubuf, count, 0, &val);
+	if (err) {
+		pr_warn("%s: not a number from 0 to %lu; unchanged\n",
+			knob->name, ULONG_MAX);
+		return err;
+	}
+
+	mutex_lock(&rc->lock);
+	err = knob->set(rc, val);
+	mutex_unlock(&rc->lock);
+	return err ?: count;
+}
+
+static const struct file_operations swiotlb_knob_fops = {
+	.owner = THIS_MODULE,
+	.open = swiotlb_knob_open,
+	.read = seq_read,
+	.write = swiotlb_knob_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static int swiotlb_active_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)READ_ONCE(rc->nr_active) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_active_fops, swiotlb_active_get, NULL,
+			 "%llu\n");
+
+static int swiotlb_lent_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)(rc->nr_chunks - READ_ONCE(rc->nr_active) -
+		     READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lent_fops, swiotlb_lent_get, NULL, "%llu\n");
+
+static int swiotlb_free_get(void *data, u64 *val)
+{
+	*val = swiotlb_free_slots(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_free_fops, swiotlb_free_get, NULL, "%llu\n");
+
+static int swiotlb_lost_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)READ_ONCE(rc->nr_lost) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lost_fops, swiotlb_lost_get, NULL, "%llu\n");
+
+static int swiotlb_counter_get(void *data, u64 *val)
+{
+	*val = atomic_long_read(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_counter_fops, swiotlb_counter_get, NULL,
+			 "%llu\n");
+
+static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
+{
+	struct dentry *dir = debugfs_lookup("swiotlb", NULL);
+	unsigned int i;
+
+	if (IS_ERR_OR_NULL(dir))
+		return;
+
+	debugfs_create_file("io_tlb_active_nslabs", 0400, dir, rc,
+			    &swiotlb_active_fops);
+	debugfs_create_file("io_tlb_lent_nslabs", 0400, dir, rc,
+			    &swiotlb_lent_fops);
+	debugfs_create_file("io_tlb_active_free", 0400, dir, rc,
+			    &swiotlb_free_fops);
+	debugfs_create_file("io_tlb_lost_nslabs", 0400, dir, rc,
+			    &swiotlb_lost_fops);
+	debugfs_create_file("io_tlb_grow_count", 0400, dir, &rc->grow_count,
+			    &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_shrink_count", 0400, dir,
+			    &rc->shrink_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_grow_fail_count", 0400, dir,
+			    &rc->grow_fail_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_grow_pages_migrated", 0400, dir,
+			    &rc->grow_pages_migrated, &swiotlb_counter_fops);
+	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
+		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
+				    &swiotlb_knobs[i], &swiotlb_knob_fops);
+	dput(dir);
+}
+#else
+static inline void swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
+{
+}
+#endif /* CONFIG_DEBUG_FS */
+
+/*
+ * Lend the withheld chunks once the page allocator is up. This runs after
+ * the IOMMU code had its chance to tear the pool down (swiotlb_exit()),
+ * which clears pool->reclaim.
+ */
+static int __init swiotlb_reclaim_late_init(void)
+{
+	struct io_tlb_reclaim *rc = &default_reclaim;
+	unsigned long chunk, to_lend, kept = 0;
+	struct workqueue_struct *wq;
+
+	if (!rc->pool || rc->pool->reclaim != rc)
+		return 0;
+	to_lend = rc->nr_chunks - rc->nr_initial;
+
+	wq = alloc_workqueue("swiotlb_reclaim", WQ_UNBOUND | WQ_MEM_RECLAIM, 1);
+
+	mutex_lock(&rc->lock);
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
+		if (test_bit(chunk, rc->pool->active_chunks))
+			continue;
+		/* Without a worker nothing could take a chunk back */
+		if (wq && !swiotlb_lend_chunk(rc, chunk))
+			continue;
+		kept++;
+		set_bit(chunk, rc->pool->active_chunks);
+		/* As in swiotlb_grow_chunk(): bit before slots */
+		smp_mb__after_atomic();
+		swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
+				      rc->chunk_slots);
+		rc->nr_active++;
+		rc->nr_initial++;
+	}
+	WRITE_ONCE(rc->wq, wq);
+	mutex_unlock(&rc->lock);
+
+	if (kept)
+		pr_warn("swiotlb_overprovision: could not lend %lu of %lu chunks; they stay active\n",
+			kept, to_lend);
+	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator\n",
+		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20);
+
+	swiotlb_reclaim_debugfs_init(rc);
+	return 0;
+}
+late_initcall_sync(swiotlb_reclaim_late_init);
+
+#ifdef CONFIG_SWIOTLB_RECLAIM_KUNIT_TEST
+#include "swiotlb_reclaim_kunit.c"
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Interface between the swiotlb slot allocator (swiotlb.c) and the code
+ * that lends unused parts of the default pool to the page allocator
+ * (swiotlb_reclaim.c). See Documentation/core-api/swiotlb-reclaim.rst.
+ */
+#ifndef _KERNEL_DMA_SWIOTLB_RECLAIM_H
+#define _KERNEL_DMA_SWIOTLB_RECLAIM_H
+
+#include <linux/swiotlb.h>
+
+#ifdef CONFIG_SWIOTLB_RECLAIM
+
+/**
+ * struct io_tlb_reclaim - lending state of an overprovisioned pool
+ * @area_low_wmark: Free slots per area under which the map path kicks
+ *		@grow_work. Read locklessly on the map path.
+ * @pool:	The pool whose chunks are lent.
+ * @nr_chunks:	Number of chunks in @pool.
+ * @chunk_slots: Slots per chunk.
+ * @nr_initial:	Active chunks at boot; shrinking never goes below this.
+ * @nr_active:	Active chunks now.
+ * @nr_lost:	Chunks that could be neither used nor lent because their
+ *		encryption state could not be changed.
+ * @reserved:	Chunks whose pages are still reserved by memblock (never
+ *		lent since boot).
+ * @lost:	Chunks counted in @nr_lost.
+ * @retry_after: Per chunk: jiffies before which a failed chunk is not
+ *		tried again.
+ * @low_wmark:	Free active slots under which the pool grows.
+ * @high_wmark:	Free active slots the pool grows to; it shrinks only while
+ *		it stays above this by at least a chunk.
+ * @shrink_delay_ms: How long the pool must stay above the high watermark
+ *		before chunks are lent again.
+ * @above_high_since: jiffies when the pool was first seen above the high
+ *		watermark with a chunk to spare, or 0.
+ * @fail_grow:	Fault injection: number of upcoming chunk takes to fail.
+ * @grow_count:	Chunks activated since boot.
+ * @shrink_count: Chunks lent again since boot.
+ * @grow_fail_count: Chunks that could not be taken back (and were skipped).
+ * @grow_pages_migrated: Pages that were in use in chunks taken back.
+ * @lock:	Serialises growing, shrinking and watermark updates.
+ * @grow_work:	Takes chunks back; kicked from the map path.
+ * @shrink_work: Periodic check for chunks to lend again.
+ * @wq:		Workqueue both works run on.
+ */
+struct io_tlb_reclaim {
+	unsigned long area_low_wmark;
+	struct io_tlb_pool *pool;
+	unsigned long nr_chunks;
+	unsigned int chunk_slots;
+	unsigned long nr_initial;
+	unsigned long nr_active;
+	unsigned long nr_lost;
+	unsigned long *reserved;
+	unsigned long *lost;
+	unsigned long *retry_after;
+	unsigned long low_wmark;
+	unsigned long high_wmark;
+	unsigned long shrink_delay_ms;
+	unsigned long above_high_since;
+	unsigned long fail_grow;
+	atomic_long_t grow_count;
+	atomic_long_t shrink_count;
+	atomic_long_t grow_fail_count;
+	atomic_long_t grow_pages_migrated;
+	struct mutex lock;	/* grow, shrink, watermarks */
+	struct work_struct grow_work;
+	struct delayed_work shrink_work;
+	struct workqueue_struct *wq;
+};
+
+/* swiotlb_reclaim.c, called by swiotlb.c */
+void *swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
+				     unsigned int *nareas, unsigned int flags,
+				     int (*remap)(void *tlb, unsigned long nslabs));
+void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
+			       unsigned long active_nslabs);
+bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool);
+void swiotlb_reclaim_kick(struct io_tlb_pool *pool);
+
+/* swiotlb.c, called by swiotlb_reclaim.c */
+bool swiotlb_withdraw_slots(struct io_tlb_pool *pool, unsigned long first,
+			    unsigned long nr);
+void swiotlb_publish_slots(struct io_tlb_pool *pool, unsigned long first,
+			   unsigned long nr);
+unsigned long swiotlb_area_free_slots(struct io_tlb_pool *pool,
+				      unsigned int area_index);
+
+/**
+ * swiotlb_reclaim_area_low() - should the map path kick the grow worker?
+ * @pool:	Pool an area of which was just searched.
+ * @area_used:	Used (or lent) slots of that area, read under its lock.
+ *
+ * Return: %true if @pool lends chunks and the area is short of free slots.
+ */
+static inline bool swiotlb_reclaim_area_low(struct io_tlb_pool *pool,
+					    unsigned long area_used)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+
+	return rc && pool->area_nslabs - area_used < READ_ONCE(rc->area_low_wmark);
+}
+
+#else /* !CONFIG_SWIOTLB_RECLAIM */
+
+static inline void *
+swiotlb_reclaim_memblock_alloc(unsigned long *nslabs, unsigned int *nareas,
+			       unsigned int flags,
+			       int (*remap)(void *tlb, unsigned long nslabs))
+{
+	return NULL;
+}
+
+static inline void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
+					     unsigned long active_nslabs)
+{
+}
+
+static inline bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool)
+{
+	return false;
+}
+
+static inline bool swiotlb_reclaim_area_low(struct io_tlb_pool *pool,
+					    unsigned long area_used)
+{
+	return false;
+}
+
+static inline void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
+{
+}
+
+#endif /* CONFIG_SWIOTLB_RECLAIM */
+
+#endif /* _KERNEL_DMA_SWIOTLB_RECLAIM_H */

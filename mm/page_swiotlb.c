@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lend swiotlb pageblocks to the page allocator as MIGRATE_SWIOTLB.
+ *
+ * A lent pageblock is ordinary free memory that only movable allocations
+ * may use (see __rmqueue() and __zone_watermark_unusable_free()). The page
+ * allocator never changes its migratetype, never picks it for the
+ * highatomic reserve and never lets anyone but swiotlb isolate it (see
+ * has_unmovable_pages()), so the range stays swiotlb's to take back.
+ *
+ * Taking a range back is alloc_contig_range(..., MIGRATE_SWIOTLB, ...):
+ * the range is isolated, its movable pages are migrated elsewhere (clean
+ * page cache is simply dropped) and the caller ends up owning every page.
+ * Lending it again is the reverse: free the pages into the range's
+ * MIGRATE_SWIOTLB free lists.
+ */
+
+#define pr_fmt(fmt) "page_swiotlb: " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/page-isolation.h>
+#include <linux/page-swiotlb.h>
+#include <linux/pgalloc_tag.h>
+
+#include "internal.h"
+
+/*
+ * Both ends pageblock aligned, all pages present and in one zone: the
+ * conditions alloc_contig_range() and the buddy allocator rely on.
+ */
+static bool swiotlb_pageblock_range_valid(unsigned long start_pfn,
+					  unsigned long nr_pages)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn;
+	struct zone *zone;
+
+	if (!nr_pages || !IS_ALIGNED(start_pfn | nr_pages, pageblock_nr_pages) ||
+	    end_pfn < start_pfn) {
+		pr_warn("range %#lx+%#lx is not pageblock aligned\n",
+			start_pfn, nr_pages);
+		return false;
+	}
+
+	if (!pfn_valid(start_pfn)) {
+		pr_warn("pfn %#lx has no struct page\n", start_pfn);
+		return false;
+	}
+	zone = page_zone(pfn_to_page(start_pfn));
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages) {
+		if (!pfn_valid(pfn) || !pfn_valid(pfn + pageblock_nr_pages - 1) ||
+		    !zone_spans_pfn(zone, pfn + pageblock_nr_pages - 1) ||
+		    page_zone(pfn_to_page(pfn)) != zone) {
+			pr_warn("range %#lx+%#lx crosses a zone or a hole at %#lx\n",
+				start_pfn, nr_pages, pfn);
+			return false;
+		}
+	}
+	return true;
+}
+
+/**
+ * swiotlb_lend_reserved_pageblocks() - lend boot-reserved pageblocks
+ * @start_pfn: first page frame of the range, pageblock aligned
+ * @nr_pages: number of pages, a multiple of pageblock_nr_pages
+ *
+ * Hands memory that was reserved with memblock at boot to the buddy
+ * allocator as MIGRATE_SWIOTLB, the way init_cma_reserved_pageblock()
+ * hands CMA areas over, and counts it as managed memory from now on.
+ * Zone watermarks are recomputed, because the zone just grew.
+ *
+ * Context: Process context. Takes the zone lock.
+ * Return: 0 on success, -EINVAL if the range is not pageblock aligned,
+ * crosses a zone or contains a page that is not reserved. Nothing is
+ * lent on failure.
+ */
+int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
+				     unsigned long nr_pages)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn, i;
+
+	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+		return -EINVAL;
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
+		if (!PageReserved(pfn_to_page(pfn))) {
+			pr_warn("pfn %#lx is not reserved, not lending %#lx+%#lx\n",
+				pfn, start_pfn, nr_pages);
+			return -EINVAL;
+		}
+	}
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages) {
+		struct page *page = pfn_to_page(pfn);
+
+		for (i = 0; i < pageblock_nr_pages; i++) {
+			ClearPageReserved(page + i);
+			set_page_count(page + i, 0);
+		}
+		/* Set the type first: __free_pages() files by pageblock type */
+		set_pageblock_migratetype(page, MIGRATE_SWIOTLB);
+		set_page_refcounted(page);
+		/* The pages were reserved, never allocated: no tag to drop */
+		clear_page_tag_ref(page);
+		__free_pages(page, pageblock_order);
+		adjust_managed_page_count(page, pageblock_nr_pages);
+	}
+
+	/* See swiotlb_lend_pageblocks(): pageblock-order frees use pcp lists */
+	drain_all_pages(page_zone(pfn_to_page(start_pfn)));
+	setup_per_zone_wmarks();
+	return 0;
+}
+
+/**
+ * swiotlb_lend_pageblocks() - lend pageblocks the caller owns
+ * @start_pfn: first page frame of the range, pageblock aligned
+ * @nr_pages: number of pages, a multiple of pageblock_nr_pages
+ *
+ * Marks the pageblocks MIGRATE_SWIOTLB and frees every page in them into
+ * the buddy allocator. The caller must own each page of the range as an
+ * order-0 page with a single reference, as swiotlb_take_pageblocks() and
+ * alloc_contig_range() leave them.
+ *
+ * Context: Process context.
+ * Return: 0 on success, -EINVAL if the range is misaligned or a page in it
+ * is not owned as described; nothing is freed on failure.
+ */
+int swiotlb_lend_pageblocks(unsigned long start_pfn, unsigned long nr_pages)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn;
+
+	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+		return -EINVAL;
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageReserved(page) || PageBuddy(page) ||
+		    page_count(page) != 1 || PageCompound(page)) {
+			pr_warn("pfn %#lx is not owned by the caller, not lending %#lx+%#lx\n",
+				pfn, start_pfn, nr_pages);
+			return -EINVAL;
+		}
+	}
+
+	/*
+	 * No page of these pageblocks is on a free list, so changing their
+	 * type cannot leave a free page on the wrong list.
+	 */
+	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
+		set_pageblock_migratetype(pfn_to_page(pfn), MIGRATE_SWIOTLB);
+
+	free_contig_range(start_pfn, nr_pages);
+	/*
+	 * Order-0 frees stop on the per-cpu lists, where the pages would count
+	 * as neither free nor lent and would go to the next movable request
+	 * as if they were MIGRATE_MOVABLE. Flush them to the buddy lists.
+	 */
+	drain_all_pages(page_zone(pfn_to_page(start_pfn)));
+	return 0;
+}
+
+/**
+ * swiotlb_take_pageblocks() - take lent pageblocks back
+ * @start_pfn: first page frame of the range, pageblock aligned
+ * @nr_pages: number of pages, a multiple of pageblock_nr_pages
+ * @gfp_mask: reclaim and action modifiers for the migration, as for
+ *	      alloc_contig_range()
+ *
+ * Migrates every page that lives in the range elsewhere and gives the
+ * caller ownership of all of its pages. The pageblocks keep their
+ * MIGRATE_SWIOTLB type, so swiotlb_lend_pageblocks() can lend them again.
+ * Pages that cannot be migrated (pinned, or busy for too long) make this
+ * fail rather than wait: the caller should try another range.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0 on success, -EINVAL if the range is misaligned or not lent,
+ * otherwise the error of alloc_contig_range() (-EBUSY, -ENOMEM, -EINTR).
+ */
+int swiotlb_take_pageblocks(unsigned long start_pfn, unsigned long nr_pages,
+			    gfp_t gfp_mask)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn;
+
+	might_sleep();
+
+	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+		return -EINVAL;
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages) {
+		if (!is_migrate_swiotlb_page(pfn_to_page(pfn))) {
+			pr_warn("pageblock at pfn %#lx is not lent swiotlb memory\n",
+				pfn);
+			return -EINVAL;
+		}
+	}
+
+	return alloc_contig_range(start_pfn, end_pfn, MIGRATE_SWIOTLB, gfp_mask);
+}
+
+/**
+ * swiotlb_pageblocks_used_pages() - estimate the cost of taking a range back
+ * @start_pfn: first page frame of the range
+ * @nr_pages: number of pages
+ *
+ * Counts the pages of the range that are not free in the buddy allocator,
+ * which is what swiotlb_take_pageblocks() would have to migrate. Nothing
+ * is locked, so the answer is a snapshot that may already be stale; it is
+ * meant for choosing the cheapest of several ranges.
+ *
+ * Return: the number of pages in the range that look allocated.
+ */
+unsigned long swiotlb_pageblocks_used_pages(unsigned long start_pfn,
+					    unsigned long nr_pages)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn = start_pfn, used = 0;
+
+	while (pfn < end_pfn) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageBuddy(page)) {
+			unsigned int order = buddy_order_unsafe(page);
+
+			/* Racing with the allocator can yield any order */
+			if (order <= MAX_PAGE_ORDER) {
+				pfn += 1UL << order;
+				continue;
+			}
+		}
+		used++;
+		pfn++;
+	}
+	return used;
+}
