@@ -7,6 +7,7 @@
 #   /usr/bin/stress-ng, /usr/bin/fio + their shared libraries and ld.so
 #   /usr/bin/dma_map_benchmark (static, from the kernel tree's selftests)
 . "$(dirname "$0")/common.sh"
+lock_src
 
 OUT="$BUILD/initramfs.cpio.gz"
 TOOLS="$BUILD/tools"

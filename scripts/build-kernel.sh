@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build-kernel.sh [VARIANT]: prepare the source, configure and build bzImage.
 . "$(dirname "$0")/common.sh"
+lock_src
 
 VARIANT=$(resolve_variant)
 [ $# -ge 1 ] && VARIANT=$1

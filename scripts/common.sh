@@ -126,3 +126,17 @@ scenario_header() {
 			}
 		}' "$1"
 }
+
+# lock_src: one harness run at a time may touch build/stage, build/linux*
+# and the kbuild trees of this clone. Held (fd 9) until the script and its
+# children exit; nested scripts see HARNESS_SRC_LOCKED and do not re-lock.
+lock_src() {
+	[ -n "${HARNESS_SRC_LOCKED:-}" ] && return 0
+	mkdir -p "$BUILD"
+	exec 9>"$BUILD/.src.lock"
+	if ! flock -n 9; then
+		info "another harness run is using build/ of this clone; waiting for it (build/.src.lock)"
+		flock 9
+	fi
+	export HARNESS_SRC_LOCKED=1
+}

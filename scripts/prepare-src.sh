@@ -9,6 +9,7 @@
 # mtimes and kbuild rebuilds only what the series really changed.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/series.sh"
+lock_src
 
 # "upstream" only makes sure build/upstream is there (used by make tree).
 if [ "${1:-}" = upstream ]; then VARIANT=upstream; else VARIANT=$(resolve_variant); fi
