@@ -11,8 +11,9 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 #   KERNEL_SRC=/path  CMDLINE="..."  SCENARIO=name  MEM=768M  TIMEOUT=600
 #   ICOUNT=1  QEMU_EXTRA="..."  JOBS=N  DISK_SIZE=512M  FORCE=1 (make tree)
 #   CONFIG_ONLY=1 (make kernel stops after writing and checking .config)
+#   TOOLS_IN_INITRAMFS=1 (stress-ng/fio + libs inside the initramfs, not build/tools.img)
 #   FORCE=1 also lets make save overwrite repo changes made since make tree
-export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY
+export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY TOOLS_IN_INITRAMFS
 
 SH := bash $(TOP)/scripts
 # One time origin for the "elapsed" read-outs of every step of this make run.
@@ -53,10 +54,10 @@ INITRAMFS_DEPS := $(TOP)/scripts/build-initramfs.sh $(TOP)/scripts/common.sh \
 	$(wildcard $(KTREE)/tools/testing/selftests/dma/dma_map_benchmark.c \
 		$(KTREE)/include/linux/map_benchmark.h $(KTREE)/usr/gen_init_cpio.c)
 
-$(INITRAMFS): $(INITRAMFS_DEPS)
+$(INITRAMFS) $(BUILD)/tools.img &: $(INITRAMFS_DEPS)
 	@$(SH)/build-initramfs.sh
 
-initramfs-only: $(INITRAMFS)
+initramfs-only: $(INITRAMFS) $(BUILD)/tools.img
 	@echo "initramfs: $(INITRAMFS) ready"
 
 initramfs: deps
@@ -90,7 +91,8 @@ patches: tree
 
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/bzImage $(BUILD)/debug $(BUILD)/static $(BUILD)/dynamic \
-		$(BUILD)/logs $(BUILD)/disk-*.img $(INITRAMFS) $(BUILD)/tools $(BUILD)/patches
+		$(BUILD)/logs $(BUILD)/disk-*.img $(INITRAMFS) $(BUILD)/tools $(BUILD)/patches \
+		$(BUILD)/tools.img $(BUILD)/tools-root
 
 distclean:
 	rm -rf $(BUILD)

@@ -28,12 +28,13 @@ TIMEOUT=${TIMEOUT:-600}
 DISK_SIZE=${DISK_SIZE:-512M}
 IMG=$(image_path "$VARIANT")
 INITRD="$BUILD/initramfs.cpio.gz"
+TOOLS_IMG="$BUILD/tools.img" # stress-ng, fio + libraries; /dev/vdb, no iommu_platform
 LOG="$LOGDIR/$SCENARIO.log"
 RESULT="$LOGDIR/$SCENARIO.result"
 DISK="$BUILD/disk-$SCENARIO.img"
 
 [ -f "$IMG" ] || die "no kernel image ${IMG#"$TOP"/}: run 'make kernel VARIANT=$VARIANT' first"
-[ -f "$INITRD" ] || die "no ${INITRD#"$TOP"/}: run 'make initramfs' first"
+[ -f "$INITRD" ] && [ -f "$TOOLS_IMG" ] || die "no ${INITRD#"$TOP"/} or ${TOOLS_IMG#"$TOP"/}: run 'make initramfs' first"
 mkdir -p "$LOGDIR"
 
 APPEND="console=ttyS0 panic=-1 scenario=$SCENARIO $(hdr cmdline) $(variant_cmdline "$VARIANT") ${CMDLINE:-}"
@@ -50,7 +51,9 @@ fi
 QEMU=(qemu-system-x86_64 -accel tcg -M q35 -smp 2 -m "$MEM" -nographic -no-reboot
 	-kernel "$IMG" -initrd "$INITRD" -append "$APPEND"
 	-drive "file=$DISK,if=none,id=d0,format=raw,cache=$CACHE"
-	-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on
+	-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on,serial=scratch
+	-drive "file=$TOOLS_IMG,if=none,id=tools,format=raw,readonly=on"
+	-device virtio-blk-pci,drive=tools,serial=mswtools
 	-nic none -device e1000,romfile=)
 case "${ICOUNT:-}" in 1 | y | yes) QEMU+=(-icount shift=0,sleep=off) ;; esac
 # shellcheck disable=SC2206

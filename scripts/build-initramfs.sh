@@ -6,6 +6,18 @@
 #   /bin/busybox + applet symlinks (busybox-static)
 #   /usr/bin/stress-ng, /usr/bin/fio + their shared libraries and ld.so
 #   /usr/bin/dma_map_benchmark (static, from the kernel tree's selftests)
+#
+# stress-ng and fio are Debian's dynamically linked binaries; with their
+# libraries (fio pulls in ceph, gluster, ICU...) they are ~95 MiB, which in
+# the initramfs would sit in tmpfs for the whole run and, on a 512M guest
+# with a large swiotlb, no longer even unpack. So by default the binaries,
+# libraries and ld.so go on a read-only ext2 image, build/tools.img, that
+# boot.sh attaches as a second virtio disk *without* iommu_platform (its
+# I/O never touches swiotlb) and /init mounts at /opt/tools; the initramfs
+# holds symlinks at the usual paths (/usr/bin/fio, /lib/x86_64-linux-gnu/...,
+# /lib64/ld-linux-x86-64.so.2), so the tools run unchanged. Their pages are
+# then ordinary, reclaimable page cache. TOOLS_IN_INITRAMFS=1 puts the real
+# files in the initramfs instead.
 . "$(dirname "$0")/common.sh"
 lock_src
 
@@ -76,13 +88,37 @@ done
 info "busybox: $n applets"
 
 # dynamically linked Debian tools + their libraries + the dynamic loader
+TOOLS_ROOT="$BUILD/tools-root"
+TOOLS_IMG="$BUILD/tools.img"
+rm -rf "$TOOLS_ROOT"
+mkdir -p "$TOOLS_ROOT/bin" "$TOOLS_ROOT/lib"
+add_dir /opt/tools
 for tool in stress-ng fio; do
 	p=$(command -v "$tool") || die "$tool is not installed (make deps)"
-	add_file "/usr/bin/$tool" "$p" 0755
+	if [ -n "${TOOLS_IN_INITRAMFS:-}" ]; then
+		add_file "/usr/bin/$tool" "$p" 0755
+	else
+		cp -L "$p" "$TOOLS_ROOT/bin/$tool"
+		add_link "/usr/bin/$tool" "/opt/tools/bin/$tool"
+	fi
 	while read -r lib; do
-		add_file "$lib" "$lib" 0755
+		if [ -n "${TOOLS_IN_INITRAMFS:-}" ]; then
+			add_file "$lib" "$lib" 0755
+		else
+			cp -L "$lib" "$TOOLS_ROOT/lib/$(basename "$lib")"
+			add_link "$lib" "/opt/tools/lib/$(basename "$lib")"
+		fi
 	done < <(ldd "$p" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }')
 done
+# The image is always built (boot.sh always attaches it); with
+# TOOLS_IN_INITRAMFS=1 it is just not used.
+kib=$(du -sk "$TOOLS_ROOT" | cut -f1)
+rm -f "$TOOLS_IMG.tmp"
+mke2fs -q -F -t ext2 -m 0 -L mswtools -d "$TOOLS_ROOT" "$TOOLS_IMG.tmp" "$((kib + kib / 5 + 8192))k" >/dev/null ||
+	die "mke2fs -d failed (e2fsprogs >= 1.43 needed)"
+mv "$TOOLS_IMG.tmp" "$TOOLS_IMG"
+info "tools: stress-ng, fio + $(ls "$TOOLS_ROOT/lib" | wc -l) libraries ($((kib / 1024)) MiB) in" \
+	"$([ -n "${TOOLS_IN_INITRAMFS:-}" ] && echo "the initramfs" || echo "${TOOLS_IMG#"$TOP"/} (mounted at /opt/tools)")"
 add_file /usr/bin/dma_map_benchmark "$TOOLS/dma_map_benchmark" 0755
 
 # harness files

@@ -5,13 +5,13 @@
 # Debian 12 package names. Build: kernel + tools; run: QEMU + guest userland.
 PKGS=(
 	make gcc libc6-dev bc flex bison libelf-dev libssl-dev cpio ccache rsync kmod
-	dwarves python3 perl patch git xz-utils gzip coreutils
+	dwarves python3 perl patch git xz-utils gzip coreutils e2fsprogs util-linux
 	linux-source-6.12
 	qemu-system-x86 seabios ipxe-qemu
 	busybox-static stress-ng fio gnuplot-nox sparse
 )
 # Commands that must work afterwards (catches diverted/removed binaries).
-CMDS=(make gcc bc flex bison cpio ccache rsync python3 perl patch git xz gzip timeout
+CMDS=(make gcc bc flex bison cpio ccache rsync python3 perl patch git xz gzip timeout mke2fs flock
 	qemu-system-x86_64 stress-ng fio gnuplot sparse)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

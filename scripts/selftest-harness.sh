@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # selftest-harness.sh: prove that the harness tells passes from failures.
-#   smoke, tests/harness/dmabench  must pass
+#   smoke, tests/harness/dmabench, tests/harness/tools  must pass
 #   tests/harness/selftest-fail    must be reported FAILED
 #   tests/harness/selftest-hang    must be reported TIMEOUT
 #   tests/harness/selftest-panic   must be reported KERNEL PANIC
@@ -40,6 +40,7 @@ expect_boot() { # expect_boot SCENARIO RC VERDICT-PREFIX
 
 [ -n "${SKIP_BOOTS:-}" ] || expect_boot smoke 0 PASSED
 [ -n "${SKIP_BOOTS:-}" ] || expect_boot dmabench 0 PASSED
+[ -n "${SKIP_BOOTS:-}" ] || expect_boot tools 0 PASSED
 [ -n "${SKIP_BOOTS:-}" ] || expect_boot selftest-fail 1 "FAILED: scenario exited with rc=1"
 [ -n "${SKIP_BOOTS:-}" ] || expect_boot selftest-hang 124 TIMEOUT
 [ -n "${SKIP_BOOTS:-}" ] || expect_boot selftest-panic 125 "KERNEL PANIC"
