@@ -67,6 +67,7 @@
 #include <linux/init.h>
 #include <linux/jiffies.h>
 #include <linux/kstrtox.h>
+#include <linux/math64.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/page-swiotlb.h>
@@ -82,8 +83,13 @@
 
 /* Largest ratio accepted on the command line */
 #define SWIOTLB_OVERPROVISION_MAX	64
-/* The region never takes more than this fraction of memory */
-#define SWIOTLB_REGION_MAX_DIVISOR	2
+/*
+ * The region never takes more than this fraction of memory. Until it is
+ * lent (core_initcall) it is unavailable, and early users size themselves
+ * from what is left: the rootfs tmpfs that the initramfs is unpacked into
+ * may use half of the memory there is when it is mounted.
+ */
+#define SWIOTLB_REGION_MAX_PERCENT	40
 /* A grow round gives up after this many chunks could not be taken */
 #define SWIOTLB_GROW_MAX_FAILURES	4
 /* A chunk that could not be taken is not tried again for this long */
@@ -214,8 +220,8 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 		return NULL;
 	}
 
-	max_slots = (memblock_phys_mem_size() / SWIOTLB_REGION_MAX_DIVISOR) >>
-		    IO_TLB_SHIFT;
+	max_slots = div_u64(memblock_phys_mem_size() * SWIOTLB_REGION_MAX_PERCENT,
+			    100) >> IO_TLB_SHIFT;
 	for (; ratio > 1; ratio--) {
 		region = roundup(*nslabs * ratio, chunk_slots * *nareas);
 		if (region > max_slots)
@@ -229,8 +235,8 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 	}
 
 	if (!tlb) {
-		pr_warn("swiotlb_overprovision=%u: no room for a larger region (at most 1/%u of memory); using a plain pool\n",
-			swiotlb_overprovision, SWIOTLB_REGION_MAX_DIVISOR);
+		pr_warn("swiotlb_overprovision=%u: no room for a larger region (at most %u%% of memory); using a plain pool\n",
+			swiotlb_overprovision, SWIOTLB_REGION_MAX_PERCENT);
 		return NULL;
 	}
 	if (ratio != swiotlb_overprovision)
@@ -280,7 +286,7 @@ static void swiotlb_set_watermarks(struct io_tlb_reclaim *rc,
  *
  * Spreads the initially active chunks evenly over the areas and withholds
  * the slots of the others. The pages of those are lent later, once the
- * page allocator is up (swiotlb_reclaim_late_init()).
+ * page allocator is up (swiotlb_reclaim_lend_init()).
  */
 void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 				      unsigned long active_nslabs)
@@ -325,8 +331,13 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	rc->nr_initial = nr_initial;
 	rc->nr_active = nr_initial;
 	rc->shrink_delay_ms = SWIOTLB_SHRINK_DELAY_MS;
-	/* Grow when half the initial pool is in use, back to all of it free */
-	swiotlb_set_watermarks(rc, nr_initial * chunk_slots / 2,
+	/*
+	 * Grow once a quarter of the initial pool is in use, back to all of it
+	 * free. Starting early matters more than the count suggests: mappings
+	 * of up to IO_TLB_SEGSIZE slots need a whole free segment, and those
+	 * run out through fragmentation well before the free slots do.
+	 */
+	swiotlb_set_watermarks(rc, nr_initial * chunk_slots * 3 / 4,
 			       nr_initial * chunk_slots);
 	pool->reclaim = rc;
 
@@ -868,11 +879,12 @@ static inline void swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 #endif /* CONFIG_DEBUG_FS */
 
 /*
- * Lend the withheld chunks once the page allocator is up. This runs after
- * the IOMMU code had its chance to tear the pool down (swiotlb_exit()),
- * which clears pool->reclaim.
+ * Lend the withheld chunks as soon as the page allocator and workqueues are
+ * up, as CMA does with its areas: before the initramfs is unpacked, which
+ * may need the memory on a small machine. swiotlb_exit() keeps a pool that
+ * lends (see swiotlb_reclaim_pool_lends()).
  */
-static int __init swiotlb_reclaim_late_init(void)
+static int __init swiotlb_reclaim_lend_init(void)
 {
 	struct io_tlb_reclaim *rc = &default_reclaim;
 	unsigned long chunk, to_lend, kept = 0;
@@ -908,11 +920,20 @@ static int __init swiotlb_reclaim_late_init(void)
 			kept, to_lend);
 	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator\n",
 		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20);
-
-	swiotlb_reclaim_debugfs_init(rc);
 	return 0;
 }
-late_initcall_sync(swiotlb_reclaim_late_init);
+core_initcall(swiotlb_reclaim_lend_init);
+
+/* After swiotlb's own debugfs directory exists (a late_initcall) */
+static int __init swiotlb_reclaim_debugfs_late_init(void)
+{
+	struct io_tlb_reclaim *rc = &default_reclaim;
+
+	if (rc->pool && rc->pool->reclaim == rc)
+		swiotlb_reclaim_debugfs_init(rc);
+	return 0;
+}
+late_initcall_sync(swiotlb_reclaim_debugfs_late_init);
 
 #ifdef CONFIG_SWIOTLB_RECLAIM_KUNIT_TEST
 #include "swiotlb_reclaim_kunit.c"

@@ -88,6 +88,18 @@ unsigned long swiotlb_area_free_slots(struct io_tlb_pool *pool,
 				      unsigned int area_index);
 
 /**
+ * swiotlb_reclaim_pool_lends() - does a pool lend chunks?
+ * @pool:	Pool to check.
+ *
+ * Return: %true if chunks of @pool may belong to the page allocator, so
+ * the pool must never be freed as a whole.
+ */
+static inline bool swiotlb_reclaim_pool_lends(struct io_tlb_pool *pool)
+{
+	return pool->reclaim;
+}
+
+/**
  * swiotlb_reclaim_area_low() - should the map path kick the grow worker?
  * @pool:	Pool an area of which was just searched.
  * @area_used:	Used (or lent) slots of that area, read under its lock.
@@ -118,6 +130,11 @@ static inline void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 }
 
 static inline bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool)
+{
+	return false;
+}
+
+static inline bool swiotlb_reclaim_pool_lends(struct io_tlb_pool *pool)
 {
 	return false;
 }
