@@ -666,7 +666,8 @@ static void swiotlb_shrink_work(struct work_struct *work)
 		goto rearm;
 	}
 	if (!rc->above_high_since) {
-		rc->above_high_since = jiffies | 1;
+		/* 0 means "not above": nudge a zero jiffies by one tick only */
+		rc->above_high_since = jiffies ?: 1;
 		goto rearm;
 	}
 	delay = msecs_to_jiffies(rc->shrink_delay_ms);
