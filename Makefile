@@ -20,7 +20,7 @@ SH := bash $(TOP)/scripts
 export HARNESS_T0 := $(shell date +%s)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit test \
+.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test \
 	tree save patches selftest-harness clean distclean
 
 help:
@@ -69,6 +69,9 @@ boot: initramfs-only
 
 kunit: kernel initramfs
 	@$(SH)/kunit.sh
+
+check: kernel
+	@$(SH)/check.sh
 
 run: kernel initramfs
 	@SCENARIO=$${SCENARIO:-$$(test -f $(TOP)/tests/scenarios/demo && echo demo || echo smoke)} $(SH)/boot.sh

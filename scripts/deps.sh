@@ -9,6 +9,7 @@ PKGS=(
 	linux-source-6.12
 	qemu-system-x86 seabios ipxe-qemu
 	busybox-static stress-ng fio gnuplot-nox sparse
+	python3-ply python3-git
 )
 # Commands that must work afterwards (catches diverted/removed binaries).
 CMDS=(make gcc bc flex bison cpio ccache rsync python3 perl patch git xz gzip timeout mke2fs flock

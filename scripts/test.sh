@@ -18,7 +18,7 @@ for s in "${SCENARIOS[@]}"; do
 	if [ "$v" != reclaim ] && [[ " ${extra_variants[*]} " != *" $v "* ]]; then extra_variants+=("$v"); fi
 done
 
-TOTAL=$((3 + ${#extra_variants[@]} + 1 + ${#SCENARIOS[@]}))
+TOTAL=$((3 + ${#extra_variants[@]} + 2 + ${#SCENARIOS[@]}))
 STEP=0
 step() {
 	STEP=$((STEP + 1))
@@ -60,6 +60,15 @@ else
 	rc=0
 	VARIANT=reclaim "$TOP/scripts/kunit.sh" || rc=$?
 	record kunit $rc "$(tail -n 1 "$LOGDIR/kunit.parsed" 2>/dev/null | sed 's/^\[[^]]*\] //') / see build/logs/kunit.log"
+fi
+
+step "check (checkpatch --strict, kernel-doc, sparse, W=1)"
+if [ -n "${buildfail[reclaim]:-}" ]; then
+	record check 1 "not run: reclaim kernel build failed"
+else
+	rc=0
+	"$TOP/scripts/check.sh" || rc=$?
+	record check $rc "$(tail -n 1 "$BUILD/check/summary" 2>/dev/null || echo "see the output above")"
 fi
 
 for s in "${SCENARIOS[@]}"; do
