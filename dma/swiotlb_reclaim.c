@@ -25,8 +25,8 @@
  * activated. Its pages were just migrated away by alloc_contig_range(),
  * which fails while any of them is pinned, and a live DMA mapping of a
  * page in a lent chunk pins that page until after the mapping is torn
- * down. swiotlb_grow_chunk() sets the bit, then smp_mb(), then publishes
- * the slots under the area lock. Whoever allocates one of the new slots
+ * down. swiotlb_activate_chunk() sets the bit, then smp_mb(), then
+ * publishes the slots under the area lock. Whoever allocates one of the new slots
  * takes that lock afterwards, and the full barrier makes the bit visible
  * to every CPU before the slots are, so any CPU that later learns a slot
  * address (from the driver, through whatever chain) and issues the
@@ -447,10 +447,20 @@ static void swiotlb_lose_chunk(struct io_tlb_reclaim *rc, unsigned long chunk,
 }
 
 /*
- * Take a lent chunk back and activate its slots. See "Memory ordering"
- * at the top of this file for why the bit is set before the slots are
- * published.
+ * Make a chunk's slots allocatable: the activation half of the protocol in
+ * "Memory ordering" at the top of this file.
  */
+static void swiotlb_activate_chunk(struct io_tlb_reclaim *rc,
+				   unsigned long chunk)
+{
+	set_bit(chunk, rc->pool->active_chunks);
+	/* Bit visible everywhere before any slot is */
+	smp_mb__after_atomic();
+	swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
+			      rc->chunk_slots);
+}
+
+/* Take a lent chunk back and activate its slots. */
 static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
@@ -485,12 +495,7 @@ static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		return -EIO;
 	}
 
-	set_bit(chunk, rc->pool->active_chunks);
-	/* Bit visible everywhere before any slot is; see the top of file */
-	smp_mb__after_atomic();
-	swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
-			      rc->chunk_slots);
-
+	swiotlb_activate_chunk(rc, chunk);
 	WRITE_ONCE(rc->nr_active, rc->nr_active + 1);
 	atomic_long_inc(&rc->grow_count);
 	atomic_long_add(busy, &rc->grow_pages_migrated);
@@ -555,11 +560,7 @@ static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 			WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
 			return err;
 		}
-		set_bit(chunk, rc->pool->active_chunks);
-		/* As in swiotlb_grow_chunk(): bit before slots */
-		smp_mb__after_atomic();
-		swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
-				      rc->chunk_slots);
+		swiotlb_activate_chunk(rc, chunk);
 		return err;
 	}
 
@@ -905,11 +906,7 @@ static int __init swiotlb_reclaim_lend_init(void)
 		if (wq && !swiotlb_lend_chunk(rc, chunk))
 			continue;
 		kept++;
-		set_bit(chunk, rc->pool->active_chunks);
-		/* As in swiotlb_grow_chunk(): bit before slots */
-		smp_mb__after_atomic();
-		swiotlb_publish_slots(rc->pool, chunk * rc->chunk_slots,
-				      rc->chunk_slots);
+		swiotlb_activate_chunk(rc, chunk);
 		rc->nr_active++;
 		rc->nr_initial++;
 	}
