@@ -21,7 +21,7 @@ export HARNESS_T0 := $(shell date +%s)
 
 .DEFAULT_GOAL := help
 .PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test \
-	tree save patches selftest-harness clean distclean
+	tree save patches prefixes selftest-harness clean distclean
 
 help:
 	@echo "MIGRATE_SWIOTLB harness (see README.md)"
@@ -33,6 +33,7 @@ help:
 	@echo "  make boot         SCENARIO=name [CMDLINE=...] [MEM=...] [TIMEOUT=...] [VARIANT=...]"
 	@echo "  make kunit        boot with kunit.enable=1 and parse the KTAP"
 	@echo "  make tree / save  series <-> git tree in build/tree; make patches: mail series"
+	@echo "  make prefixes     build every prefix of the series, feature on and off"
 	@echo "  make prepare-src  only stage + patch the source tree"
 	@echo "  make selftest-harness  prove failures/timeouts/panics/bad patches are caught"
 
@@ -49,7 +50,7 @@ kernel: deps
 INITRAMFS_DEPS := $(TOP)/scripts/build-initramfs.sh $(TOP)/scripts/common.sh \
 	$(TOP)/tests/guest/init $(TOP)/tests/lib.sh \
 	$(TOP)/tests/scenarios $(TOP)/tests/harness \
-	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/*) \
+	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/* $(TOP)/tests/guest/src/*.c) \
 	$(wildcard /bin/busybox /usr/bin/stress-ng /usr/bin/fio) \
 	$(wildcard $(KTREE)/tools/testing/selftests/dma/dma_map_benchmark.c \
 		$(KTREE)/include/linux/map_benchmark.h $(KTREE)/usr/gen_init_cpio.c)
@@ -91,6 +92,9 @@ save:
 
 patches: tree
 	@$(SH)/patches.sh
+
+prefixes: deps
+	@$(SH)/build-prefixes.sh
 
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/bzImage $(BUILD)/debug $(BUILD)/static $(BUILD)/dynamic \

@@ -296,6 +296,7 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	unsigned long nr_chunks = pool->nslabs / chunk_slots;
 	size_t bitmap_bytes = BITS_TO_LONGS(nr_chunks) * sizeof(long);
 	unsigned long i, per_area, nr_initial;
+	phys_addr_t last;
 
 	nr_initial = min(DIV_ROUND_UP(active_nslabs, chunk_slots), nr_chunks);
 	if (nr_initial < pool->nareas)
@@ -341,10 +342,12 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 			       nr_initial * chunk_slots);
 	pool->reclaim = rc;
 
-	pr_info("swiotlb_overprovision: %lu MiB region, %lu MiB active, %lu MiB to lend\n",
+	last = pool->end - 1;
+	pr_info("swiotlb_overprovision: %lu MiB region, %lu MiB active, %lu MiB to lend [mem %pa-%pa]\n",
 		(pool->nslabs << IO_TLB_SHIFT) >> 20,
 		(nr_initial * chunk_slots << IO_TLB_SHIFT) >> 20,
-		((nr_chunks - nr_initial) * chunk_slots << IO_TLB_SHIFT) >> 20);
+		((nr_chunks - nr_initial) * chunk_slots << IO_TLB_SHIFT) >> 20,
+		&pool->start, &last);
 }
 
 /**

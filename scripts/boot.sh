@@ -55,6 +55,19 @@ QEMU=(qemu-system-x86_64 -accel tcg -M q35 -smp 2 -m "$MEM" -nographic -no-reboo
 	-drive "file=$TOOLS_IMG,if=none,id=tools,format=raw,readonly=on"
 	-device virtio-blk-pci,drive=tools,serial=mswtools
 	-nic none -device e1000,romfile=)
+# "# nvme: SIZE" adds a fresh NVMe disk (/dev/nvme0n1): NVMe sets a DMA
+# min_align_mask, so its unmaps carry sub-slot offsets into swiotlb.
+NVME_SIZE=$(hdr nvme)
+if [ -n "$NVME_SIZE" ]; then
+	NVME_DISK="$BUILD/disk-$SCENARIO-nvme.img"
+	rm -f "$NVME_DISK"
+	truncate -s "$NVME_SIZE" "$NVME_DISK"
+	QEMU+=(-drive "file=$NVME_DISK,if=none,id=nvm,format=raw,cache=$CACHE"
+		-device nvme,serial=mswnvme,drive=nvm)
+fi
+# "# qemu: ARGS": extra QEMU arguments the scenario needs (machine layout).
+# shellcheck disable=SC2206
+QEMU+=($(hdr qemu))
 case "${ICOUNT:-}" in 1 | y | yes) QEMU+=(-icount shift=0,sleep=off) ;; esac
 # shellcheck disable=SC2206
 [ -n "${QEMU_EXTRA:-}" ] && QEMU+=(${QEMU_EXTRA})

@@ -45,6 +45,16 @@ if [ ! -x "$TOOLS/dma_map_benchmark" ] || [ "$BENCH_SRC" -nt "$TOOLS/dma_map_ben
 		die "dma_map_benchmark does not build with -I include/uapi -I include"
 fi
 
+# Our own guest helpers: tests/guest/src/NAME.c -> /usr/bin/NAME (static).
+for src in "$TOP"/tests/guest/src/*.c; do
+	[ -f "$src" ] || continue
+	bin="$TOOLS/$(basename "$src" .c)"
+	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+		info "building $(basename "$bin") (static) from ${src#"$TOP"/}"
+		gcc -static -O2 -Wall -Werror -o "$bin" "$src" || die "guest helper ${src#"$TOP"/} does not build"
+	fi
+done
+
 LIST=$(mktemp)
 trap 'rm -f "$LIST"' EXIT
 declare -A seen=()
@@ -120,6 +130,9 @@ mv "$TOOLS_IMG.tmp" "$TOOLS_IMG"
 info "tools: stress-ng, fio + $(ls "$TOOLS_ROOT/lib" | wc -l) libraries ($((kib / 1024)) MiB) in" \
 	"$([ -n "${TOOLS_IN_INITRAMFS:-}" ] && echo "the initramfs" || echo "${TOOLS_IMG#"$TOP"/} (mounted at /opt/tools)")"
 add_file /usr/bin/dma_map_benchmark "$TOOLS/dma_map_benchmark" 0755
+for src in "$TOP"/tests/guest/src/*.c; do
+	[ -f "$src" ] && add_file "/usr/bin/$(basename "$src" .c)" "$TOOLS/$(basename "$src" .c)" 0755
+done
 
 # harness files
 add_file /init "$TOP/tests/guest/init" 0755
