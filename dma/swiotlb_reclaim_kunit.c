@@ -80,6 +80,14 @@ static int reclaim_test_init(struct kunit *test)
 	t->dev->coherent_dma_mask = DMA_BIT_MASK(64);
 	t->dev->dma_mask = &t->dev->coherent_dma_mask;
 	swiotlb_dev_init(t->dev);
+#ifdef CONFIG_SWIOTLB_DYNAMIC
+	/*
+	 * With dynamic pools, swiotlb_find_pool() only searches for devices
+	 * that have bounced before. Look up addresses as such a device does,
+	 * so that the pool walk and the chunk check both run.
+	 */
+	WRITE_ONCE(t->dev->dma_uses_io_tlb, true);
+#endif
 
 	mutex_lock(&rc->lock);
 	t->saved_low = rc->low_wmark;
