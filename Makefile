@@ -99,7 +99,7 @@ prefixes: deps
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/bzImage $(BUILD)/debug $(BUILD)/static $(BUILD)/dynamic \
 		$(BUILD)/logs $(BUILD)/disk-*.img $(INITRAMFS) $(BUILD)/tools $(BUILD)/patches \
-		$(BUILD)/tools.img $(BUILD)/tools-root
+		$(BUILD)/tools.img $(BUILD)/tools-root $(BUILD)/prefix $(BUILD)/prefixes
 
 distclean:
 	rm -rf $(BUILD)
