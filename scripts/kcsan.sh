@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# kcsan.sh: `make kcsan`. Build the kcsan variant (reclaim + KCSAN), boot a
-# scenario on it (SCENARIO, default overprovision; TIMEOUT default 2400 s,
-# KCSAN under TCG is slow) and sort the data-race reports of the console
-# log: those with a frame in swiotlb or MIGRATE_SWIOTLB code (ours) fail
-# the run, the others are listed for review. Reports go to
-# build/logs/kcsan-<scenario>.reports. Not part of make test.
+# kcsan.sh: `make kcsan`. Build the kcsan variant (reclaim + KCSAN), boot
+# scenarios on it (SCENARIO: one name or a space-separated list, default
+# overprovision; TIMEOUT default 2400 s per boot) and sort the data-race
+# reports of each console log: those with a frame in swiotlb or
+# MIGRATE_SWIOTLB code (ours) fail the run, the others are listed for
+# review. Reports go to build/logs/kcsan-<scenario>.reports. More watchpoints
+# (slower, more coverage): CMDLINE=kcsan.skip_watch=400. Not part of make
+# test. Note that upstream does not instrument mm/page_alloc.c
+# (KCSAN_SANITIZE_page_alloc.o := n): races there show up only through an
+# instrumented access on the other side.
 . "$(dirname "$0")/common.sh"
 
 export VARIANT=kcsan
-export SCENARIO=${SCENARIO:-overprovision}
+SCENARIOS=${SCENARIO:-overprovision}
 export TIMEOUT=${TIMEOUT:-2400}
-LOG="$LOGDIR/$SCENARIO.log"
-REPORTS="$LOGDIR/kcsan-$SCENARIO.reports"
 # Frames of our code: kernel/dma/swiotlb*.c (our hooks in swiotlb.c
 # included), mm/page_swiotlb.c, and the MIGRATE_SWIOTLB helpers.
 OURS='swiotlb|migrate_swiotlb|free_swiotlb'
 
 "$TOP/scripts/build-kernel.sh" kcsan
 make -s -C "$TOP" initramfs-only
+
+failed=0
+for SCENARIO in $SCENARIOS; do
+export SCENARIO
+LOG="$LOGDIR/$SCENARIO.log"
+REPORTS="$LOGDIR/kcsan-$SCENARIO.reports"
+rm -f "$REPORTS"
 boot_rc=0
 "$TOP/scripts/boot.sh" || boot_rc=$?
 
@@ -48,6 +57,9 @@ fi
 info "${selftest:-no self-test line}; $total report(s), $ours with a frame in our code; details: ${REPORTS#"$TOP"/}"
 if [ ${#problems[@]} -gt 0 ]; then
 	printf 'kcsan: FAIL: %s\n' "${problems[@]}"
-	exit 1
+	failed=$((failed + 1))
+else
+	echo "kcsan: PASS: scenario $SCENARIO passed, no data race reported in our code ($total elsewhere)"
 fi
-echo "kcsan: PASS: scenario $SCENARIO passed, no data race reported in our code ($total elsewhere)"
+done
+[ "$failed" -eq 0 ]
