@@ -13,14 +13,14 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 #   CONFIG_ONLY=1 (make kernel stops after writing and checking .config)
 #   TOOLS_IN_INITRAMFS=1 (stress-ng/fio + libs inside the initramfs, not build/tools.img)
 #   FORCE=1 also lets make save overwrite repo changes made since make tree
-export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY TOOLS_IN_INITRAMFS
+export VARIANT DEBUG KCSAN KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY TOOLS_IN_INITRAMFS
 
 SH := bash $(TOP)/scripts
 # One time origin for the "elapsed" read-outs of every step of this make run.
 export HARNESS_T0 := $(shell date +%s)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test \
+.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test kcsan \
 	tree save patches prefixes selftest-harness clean distclean
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "  make initramfs    build/initramfs.cpio.gz"
 	@echo "  make boot         SCENARIO=name [CMDLINE=...] [MEM=...] [TIMEOUT=...] [VARIANT=...]"
 	@echo "  make kunit        boot with kunit.enable=1 and parse the KTAP"
+	@echo "  make kcsan        KCSAN kernel + overprovision (SCENARIO=...); sorts the data-race reports"
 	@echo "  make tree / save  series <-> git tree in build/tree; make patches: mail series"
 	@echo "  make prefixes     build every prefix of the series, feature on and off"
 	@echo "  make prepare-src  only stage + patch the source tree"
@@ -79,6 +80,10 @@ run: kernel initramfs
 
 test:
 	@$(SH)/test.sh
+
+# Separate from make test: KCSAN kernel (reclaim + KCSAN) running overprovision
+kcsan: deps
+	@$(SH)/kcsan.sh
 
 selftest-harness: initramfs
 	@$(SH)/selftest-harness.sh

@@ -51,20 +51,23 @@ timed() {
 	return $rc
 }
 
-# resolve_variant: honour DEBUG=1 and default to reclaim.
+# resolve_variant: honour DEBUG=1 / KCSAN=1 and default to reclaim.
 resolve_variant() {
 	local v=${VARIANT:-}
 	if [ -z "$v" ]; then
-		case "${DEBUG:-}" in 1 | y | yes) v=debug ;; *) v=reclaim ;; esac
+		case "${DEBUG:-}" in 1 | y | yes) v=debug ;; esac
+	fi
+	if [ -z "$v" ]; then
+		case "${KCSAN:-}" in 1 | y | yes) v=kcsan ;; *) v=reclaim ;; esac
 	fi
 	case "$v" in
-	reclaim | debug | static | dynamic) ;;
-	*) die "unknown VARIANT '$v' (use reclaim, debug, static or dynamic)" ;;
+	reclaim | debug | kcsan | static | dynamic) ;;
+	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static or dynamic)" ;;
 	esac
 	echo "$v"
 }
 
-variant_patched() { case "$1" in reclaim | debug) return 0 ;; *) return 1 ;; esac; }
+variant_patched() { case "$1" in reclaim | debug | kcsan) return 0 ;; *) return 1 ;; esac; }
 
 image_path() {
 	if [ "$1" = reclaim ]; then echo "$BUILD/bzImage"; else echo "$BUILD/$1/bzImage"; fi
@@ -79,6 +82,8 @@ fragments_for() {
 	case "$1" in
 	reclaim) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config" ;;
 	debug) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/debug.config" ;;
+	# KCSAN and KASAN exclude each other: reclaim + KCSAN, no debug.config
+	kcsan) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/kcsan.config" ;;
 	static) echo "$TOP/config/base.config" ;;
 	dynamic) echo "$TOP/config/base.config $TOP/config/dynamic.config" ;;
 	esac

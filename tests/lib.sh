@@ -51,6 +51,9 @@ check() {
 DMESG_BAD='BUG:|WARNING:|KASAN|possible circular locking|DMA-API:|swiotlb buffer is full|Oops|general protection'
 # DMA-API debug prints these at boot; they are not errors.
 DMESG_BENIGN='DMA-API: (preallocated [0-9]+ debug entries|debugging enabled by kernel config)|KASAN: (KernelAddressSanitizer initialized|HW tags)'
+# On a KCSAN kernel (VARIANT=kcsan) the host collects and judges the data-race
+# reports of the whole run (scripts/kcsan.sh); scenarios check the rest.
+[ -e /sys/kernel/debug/kcsan ] && DMESG_BENIGN="$DMESG_BENIGN|BUG: KCSAN: "
 
 dmesg_clean() {
 	_bad=$(dmesg | grep -E "$DMESG_BAD" | grep -vE "$DMESG_BENIGN" |
