@@ -27,7 +27,7 @@ else
 	MEM_ARGS=""
 fi
 RAW="$BUILD/bench" # console logs of every boot (not part of the report)
-KERNELS=(static dynamic reclaim)
+read -ra KERNELS <<<"${BENCH_KERNELS:-static dynamic reclaim}" # BENCH_KERNELS: a subset, for testing
 # The same 256 MiB of swiotlb in all three: static holds it all, dynamic
 # starts with the 16 MiB default pool and adds pools on demand (6.12 has no
 # maximum to set), reclaim has a 256 MiB region with 16 MiB active and
@@ -37,6 +37,10 @@ declare -A SWIOTLB=(
 	[dynamic]="swiotlb=8192"
 	[reclaim]="swiotlb=8192 swiotlb_overprovision=16"
 )
+# The burst's disk is throttled in QEMU: TCG's host disk completes a request
+# about as fast as the guest copies it into a bounce buffer, so unthrottled
+# fewer than 16 MiB of bounce buffers are ever in flight.
+THROTTLE="-set drive.d0.throttling.bps-write=$((32 << 20))"
 force() { echo "$1" | sed 's/swiotlb=\([0-9]*\)/swiotlb=\1,force/'; }
 
 # Everything below the builds boots with only these variables.
@@ -72,15 +76,21 @@ for ((run = 1; run <= RUNS; run++)); do
 			case "$w" in
 			dma-force) scen=bench-dma cmd="$(force "${SWIOTLB[$k]}") $DMA_ARGS" qextra="-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
 			dma-direct) scen=bench-dma cmd="${SWIOTLB[$k]} $DMA_ARGS" qextra="-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
-			mem) scen=bench-mem cmd="$(force "${SWIOTLB[$k]}") $MEM_ARGS" ;;
+			mem) scen=bench-mem cmd="$(force "${SWIOTLB[$k]}") $MEM_ARGS" qextra="$THROTTLE" ;;
 			esac
 			name="run$run-$k-$w"
 			load=$(cut -d' ' -f1 /proc/loadavg)
 			printf '==> [%d/%d] run %d/%d %-8s %-10s ' "$n" "$total" "$run" "$RUNS" "$k" "$w"
 			t0=$(date +%s)
-			rc=0
-			SCENARIO=$scen VARIANT=$k CMDLINE="$cmd" QEMU_EXTRA="$qextra" \
-				"$TOP/scripts/boot.sh" >"$RAW/logs/$name.out" 2>&1 || rc=$?
+			for try in 1 2 3; do
+				rc=0
+				SCENARIO=$scen VARIANT=$k CMDLINE="$cmd" QEMU_EXTRA="$qextra" \
+					"$TOP/scripts/boot.sh" >"$RAW/logs/$name.out" 2>&1 || rc=$?
+				# A TCG guest on a loaded host sometimes fails the early
+				# timer check; that is the host, not the kernel: boot again.
+				grep -q "IO-APIC + timer doesn't work" "$LOGDIR/$scen.log" || break
+				printf '(timer check failed on the loaded host, boot %d) ' $((try + 1))
+			done
 			secs=$(($(date +%s) - t0))
 			cp "$LOGDIR/$scen.log" "$RAW/logs/$name.log"
 			verdict=$(cut -d' ' -f1 "$LOGDIR/$scen.result" 2>/dev/null || echo "?")
