@@ -46,6 +46,8 @@ force() { echo "$1" | sed 's/swiotlb=\([0-9]*\)/swiotlb=\1,force/'; }
 # Everything below the builds boots with only these variables.
 unset CMDLINE MEM TIMEOUT ICOUNT QEMU_EXTRA SCENARIO VARIANT DEBUG
 
+# Nobody else's make kernel/initramfs in this clone while the bench runs.
+lock_src
 stage "bench: RUNS=$RUNS${QUICK:+ QUICK=1}, kernels ${KERNELS[*]}, output ${OUT#"$TOP"/}"
 "$TOP/scripts/deps.sh"
 for v in "${KERNELS[@]}"; do
