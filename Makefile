@@ -13,9 +13,9 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 #   CONFIG_ONLY=1 (make kernel stops after writing and checking .config)
 #   TOOLS_IN_INITRAMFS=1 (stress-ng/fio + libs inside the initramfs, not build/tools.img)
 #   FORCE=1 also lets make save overwrite repo changes made since make tree
-#   make bench: RUNS=N QUICK=1 BENCH_OUT=dir ICOUNT_SHIFT=N
+#   make bench: RUNS=N QUICK=1 BENCH_OUT=dir ICOUNT_SHIFT=N BENCH_BUILD=0 BENCH_KERNELS="a b"
 export VARIANT DEBUG KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY TOOLS_IN_INITRAMFS
-export RUNS QUICK BENCH_OUT ICOUNT_SHIFT
+export RUNS QUICK BENCH_OUT ICOUNT_SHIFT BENCH_BUILD BENCH_KERNELS
 
 SH := bash $(TOP)/scripts
 # One time origin for the "elapsed" read-outs of every step of this make run.

@@ -8,6 +8,7 @@
 #   QUICK=1       smoke of the bench itself: 1 run, shorter workloads,
 #                 output in build/bench-quick/ instead of bench/
 #   BENCH_OUT=dir where report.md, *.csv and *.png go
+#   BENCH_BUILD=0 use the existing kernel images instead of make kernel
 #   ICOUNT_SHIFT  -icount shift for the dma_map_benchmark boots (default 6:
 #                 64 ns of guest time per instruction, see the report)
 . "$(dirname "$0")/common.sh"
@@ -52,6 +53,11 @@ stage "bench: RUNS=$RUNS${QUICK:+ QUICK=1}, kernels ${KERNELS[*]}, output ${OUT#
 "$TOP/scripts/deps.sh"
 for v in "${KERNELS[@]}"; do
 	stage "bench: kernel $v"
+	if [ "${BENCH_BUILD:-1}" = 0 ]; then
+		[ -f "$(image_path "$v")" ] || die "BENCH_BUILD=0 but there is no $(image_path "$v")"
+		info "$v: BENCH_BUILD=0, using ${BUILD#"$TOP"/}/$(image_path "$v" | sed "s|$BUILD/||") as it is ($(date -r "$(image_path "$v")" '+%F %T'))"
+		continue
+	fi
 	"$TOP/scripts/build-kernel.sh" "$v" >"$BUILD/bench-build-$v.log" 2>&1 ||
 		{ tail -n 30 "$BUILD/bench-build-$v.log"; die "kernel $v does not build (build/bench-build-$v.log)"; }
 	info "$v: ${BUILD#"$TOP"/}/$(image_path "$v" | sed "s|$BUILD/||") ($(tail -n 1 "$BUILD/bench-build-$v.log" | sed 's/^ *//'))"
