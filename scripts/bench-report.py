@@ -318,7 +318,7 @@ if dma_rows:
     s = ["set terminal pngcairo size 1000,400 font ',9'", "set output 'dma-latency.png'",
          "set multiplot layout 1,2", "set grid", "set xtics ('static' 0, 'dynamic' 1, 'reclaim' 2)",
          "set xrange [-0.5:2.5]", f"set ylabel 'us of icount time (shift={args.icount_shift})'",
-         "set key bottom right"]
+         "set key top center horizontal"]
     for mode, title in (("force", "bounced (swiotlb=force)"), ("direct", "not bounced (find\\_pool path)")):
         if not any(r[2] == mode for r in dma_rows):
             continue
