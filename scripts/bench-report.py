@@ -423,8 +423,8 @@ for run in range(1, args.runs + 1):
         if "dynamic" in row and row["dynamic"][7]:
             dfrac.append((float(row["dynamic"][7]) - float(row["static"][7])) / lent)
 lent_free = [num(r[9]) * 4096 / MIB for r in mem_rows if r[1] == "reclaim" and num(r[9]) is not None]
-L.append(f"| lent area used by the fill: (held - held static) / lent | | {mmm([x * 100 for x in dfrac], 1)}% "
-         f"| {mmm([x * 100 for x in frac], 1)}% | |")
+L.append(f"| lent area used by the fill: (held - held static) / lent | | {mmm([x * 100 for x in dfrac], 1, '%')} "
+         f"| {mmm([x * 100 for x in frac], 1, '%')} | |")
 L.append(f"| lent pages still free when the fill stopped (MiB) | | | {mmm(lent_free, 1)} | |")
 for i, lab, nd in ((4, "burst: bytes written (MiB)", 0), (5, "burst: bytes verified (read, MiB)", 0)):
     L.append(f"| {lab} | " + " | ".join(mmm([x / MIB for x in bcol(k, i)], nd) for k in KERNELS) + " | |")
@@ -477,7 +477,7 @@ L.append(f"| find_pool, non-bouncing device: reclaim within 5% of static | {txt}
 ok, txt = ratio_target("force")
 L.append(f"| bounce map/unmap: reclaim within 5% of static | {txt} | {verdict(ok)} |")
 fr = med(frac)
-L.append(f"| >= 95% of the lent area usable by movable memory | {mmm([x * 100 for x in frac], 1)}% "
+L.append(f"| >= 95% of the lent area usable by movable memory | {mmm([x * 100 for x in frac], 1, '%')} "
          f"| {verdict(None if fr is None else fr >= 0.95)} |")
 rb = [(num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == "reclaim"]
 sb = [(num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == "static"]
