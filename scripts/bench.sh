@@ -27,7 +27,7 @@ else
 	DMA_ARGS="bench_reps=3 bench_secs=3"
 	MEM_ARGS=""
 fi
-RAW="$BUILD/bench" # console logs of every boot (not part of the report)
+RAW="$BUILD/bench-raw${QUICK:+-quick}" # console logs of every boot (not part of the report)
 read -ra KERNELS <<<"${BENCH_KERNELS:-static dynamic reclaim}" # BENCH_KERNELS: a subset, for testing
 # The same 256 MiB of swiotlb in all three: static holds it all, dynamic
 # starts with the 16 MiB default pool and adds pools on demand (6.12 has no
