@@ -13,14 +13,16 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 #   CONFIG_ONLY=1 (make kernel stops after writing and checking .config)
 #   TOOLS_IN_INITRAMFS=1 (stress-ng/fio + libs inside the initramfs, not build/tools.img)
 #   FORCE=1 also lets make save overwrite repo changes made since make tree
+#   make bench: RUNS=N QUICK=1 BENCH_OUT=dir ICOUNT_SHIFT=N BENCH_BUILD=0 BENCH_KERNELS="a b"
 export VARIANT DEBUG KCSAN KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY TOOLS_IN_INITRAMFS
+export RUNS QUICK BENCH_OUT ICOUNT_SHIFT BENCH_BUILD BENCH_KERNELS
 
 SH := bash $(TOP)/scripts
 # One time origin for the "elapsed" read-outs of every step of this make run.
 export HARNESS_T0 := $(shell date +%s)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test kcsan \
+.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test kcsan bench \
 	tree save patches prefixes selftest-harness clean distclean
 
 help:
@@ -37,6 +39,7 @@ help:
 	@echo "  make prefixes     build every prefix of the series, feature on and off"
 	@echo "  make prepare-src  only stage + patch the source tree"
 	@echo "  make selftest-harness  prove failures/timeouts/panics/bad patches are caught"
+	@echo "  make bench        static vs dynamic vs reclaim -> bench/report.md [RUNS=N QUICK=1]"
 
 deps:
 	@$(SH)/deps.sh
@@ -50,8 +53,8 @@ kernel: deps
 # --- initramfs: rebuilt only when one of its inputs changed ---------------
 INITRAMFS_DEPS := $(TOP)/scripts/build-initramfs.sh $(TOP)/scripts/common.sh \
 	$(TOP)/tests/guest/init $(TOP)/tests/lib.sh \
-	$(TOP)/tests/scenarios $(TOP)/tests/harness \
-	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/* $(TOP)/tests/guest/src/*.c) \
+	$(TOP)/tests/scenarios $(TOP)/tests/harness $(TOP)/tests/bench \
+	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/* $(TOP)/tests/bench/* $(TOP)/tests/guest/src/*.c) \
 	$(wildcard /bin/busybox /usr/bin/stress-ng /usr/bin/fio) \
 	$(wildcard $(KTREE)/tools/testing/selftests/dma/dma_map_benchmark.c \
 		$(KTREE)/include/linux/map_benchmark.h $(KTREE)/usr/gen_init_cpio.c)
@@ -84,6 +87,9 @@ test:
 # Separate from make test: KCSAN kernel (reclaim + KCSAN) running overprovision
 kcsan: deps
 	@$(SH)/kcsan.sh
+
+bench:
+	@$(SH)/bench.sh
 
 selftest-harness: initramfs
 	@$(SH)/selftest-harness.sh

@@ -2,7 +2,7 @@
 # build-initramfs.sh: build/initramfs.cpio.gz for the test guest.
 #   /init                  tests/guest/init
 #   /tests/lib.sh          tests/lib.sh (guest helper library)
-#   /scenarios/*           tests/scenarios/* and tests/harness/*
+#   /scenarios/*           tests/scenarios/*, tests/harness/* and tests/bench/*
 #   /bin/busybox + applet symlinks (busybox-static)
 #   /usr/bin/stress-ng, /usr/bin/fio + their shared libraries and ld.so
 #   /usr/bin/dma_map_benchmark (static, from the kernel tree's selftests)
@@ -137,7 +137,7 @@ done
 # harness files
 add_file /init "$TOP/tests/guest/init" 0755
 add_file /tests/lib.sh "$TOP/tests/lib.sh" 0644
-for s in "$TOP"/tests/scenarios/* "$TOP"/tests/harness/*; do
+for s in "$TOP"/tests/scenarios/* "$TOP"/tests/harness/* "$TOP"/tests/bench/*; do
 	[ -f "$s" ] || continue
 	add_file "/scenarios/$(basename "$s")" "$s" 0755
 done
@@ -147,4 +147,4 @@ add_file /etc/passwd "$TOOLS/passwd" 0644
 "$TOOLS/gen_init_cpio" -t 0 "$LIST" | gzip -6 -n >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 info "initramfs: $(grep -c '^file' "$LIST") files, $(du -h "$OUT" | cut -f1) compressed," \
-	"scenarios: $(cd "$TOP/tests" && ls scenarios harness 2>/dev/null | grep -v ':$' | grep -c . )"
+	"scenarios: $(cd "$TOP/tests" && ls scenarios harness bench 2>/dev/null | grep -v ':$' | grep -c . )"

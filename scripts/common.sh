@@ -102,10 +102,11 @@ kernel_version() { # kernel_version TREE -> 6.12.117
 	     END{printf "%s.%s.%s%s\n", v, p, s, e}' "$1/Makefile"
 }
 
-# Scenario lookup: regular scenarios first, then harness self-tests.
+# Scenario lookup: regular scenarios first, then harness self-tests, then
+# the guest side of make bench.
 scenario_file() {
 	local d
-	for d in "$TOP/tests/scenarios" "$TOP/tests/harness"; do
+	for d in "$TOP/tests/scenarios" "$TOP/tests/harness" "$TOP/tests/bench"; do
 		if [ -f "$d/$1" ]; then
 			echo "$d/$1"
 			return 0
