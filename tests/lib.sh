@@ -16,11 +16,20 @@
 #   vmstat_get NAME       value of NAME in /proc/vmstat ("" if absent)
 #   dma_bench_bind        bind the spare e1000 to dma_map_benchmark (then run
 #                         /usr/bin/dma_map_benchmark -t 1 -s 2 ...)
+#   stat_report [KEY=VALUE...]
+#                         print "@@STAT <scenario> grows=.. shrinks=.. migrated=..
+#                         grow_fails=.. oom_kills=.. bytes_written=.. bytes_verified=..
+#                         KEY=VALUE..@@" on a line of its own (make soak adds these
+#                         up; a KEY given twice counts with its last value).
+#                         bytes_*: what verify_io wrote and read back equal, plus
+#                         IO_WRITTEN / IO_VERIFIED the scenario adds itself
 
 SCENARIO=${SCENARIO:-$(basename "$0")}
 PHASE=${PHASE:-start}
 VERIFY_DEV=${VERIFY_DEV:-/dev/vda}
 SWIOTLB_DBG=/sys/kernel/debug/swiotlb
+IO_WRITTEN=0
+IO_VERIFIED=0
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
@@ -84,6 +93,7 @@ verify_io() {
 	esac
 	[ -b "$VERIFY_DEV" ] || fail "verify_io: $VERIFY_DEV is not a block device"
 	head -c $((_mib * 1048576)) /dev/urandom >"$_pat" || fail "verify_io: cannot create pattern"
+	IO_WRITTEN=$((IO_WRITTEN + _mib * 1048576))
 	_want=$(md5sum <"$_pat" | cut -d' ' -f1)
 	# shellcheck disable=SC2086
 	dd if="$_pat" of="$VERIFY_DEV" bs=1M seek="$_off" count="$_mib" $_oflag conv=notrunc,fsync 2>/tmp/.dd.err ||
@@ -93,6 +103,7 @@ verify_io() {
 	rm -f "$_pat"
 	[ "$_got" = "$_want" ] ||
 		{ cat /tmp/.dd.err; fail "verify_io: data mismatch after $_mode write of $_mib MiB at $_off MiB ($_got != $_want)"; }
+	IO_VERIFIED=$((IO_VERIFIED + _mib * 1048576))
 	log "verify_io: $_mode: verified $((_mib * 1048576)) bytes at offset ${_off} MiB of $VERIFY_DEV (md5 $_want)"
 }
 
@@ -145,4 +156,13 @@ dma_bench_bind() {
 		fi
 	done
 	fail "dma_bench_bind: no driverless e1000 (8086:100e) could be bound"
+}
+
+stat_report() {
+	_n() { _v=$(swiotlb_get "$1"); echo "${_v:-0}"; }
+	_o=$(vmstat_get oom_kill)
+	echo
+	echo "@@STAT $SCENARIO grows=$(_n io_tlb_grow_count) shrinks=$(_n io_tlb_shrink_count)" \
+		"migrated=$(_n io_tlb_grow_pages_migrated) grow_fails=$(_n io_tlb_grow_fail_count)" \
+		"oom_kills=${_o:-0} bytes_written=$IO_WRITTEN bytes_verified=$IO_VERIFIED $*@@"
 }
