@@ -13,16 +13,18 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 #   CONFIG_ONLY=1 (make kernel stops after writing and checking .config)
 #   TOOLS_IN_INITRAMFS=1 (stress-ng/fio + libs inside the initramfs, not build/tools.img)
 #   FORCE=1 also lets make save overwrite repo changes made since make tree
+#   MINUTES=20 SOAK_SCENARIOS="pressure pagecache overprovision" SOAK_VARIANT=debug (make soak)
 #   make bench: RUNS=N QUICK=1 BENCH_OUT=dir ICOUNT_SHIFT=N BENCH_BUILD=0 BENCH_KERNELS="a b"
 export VARIANT DEBUG KCSAN KERNEL_SRC CMDLINE SCENARIO MEM TIMEOUT ICOUNT QEMU_EXTRA JOBS DISK_SIZE FORCE CONFIG_ONLY TOOLS_IN_INITRAMFS
 export RUNS QUICK BENCH_OUT ICOUNT_SHIFT BENCH_BUILD BENCH_KERNELS
+export MINUTES SOAK_SCENARIOS SOAK_VARIANT
 
 SH := bash $(TOP)/scripts
 # One time origin for the "elapsed" read-outs of every step of this make run.
 export HARNESS_T0 := $(shell date +%s)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test kcsan bench \
+.PHONY: help deps prepare-src kernel initramfs initramfs-only boot run kunit check test kcsan bench soak \
 	tree save patches prefixes selftest-harness clean distclean
 
 help:
@@ -35,6 +37,7 @@ help:
 	@echo "  make boot         SCENARIO=name [CMDLINE=...] [MEM=...] [TIMEOUT=...] [VARIANT=...]"
 	@echo "  make kunit        boot with kunit.enable=1 and parse the KTAP"
 	@echo "  make kcsan        KCSAN kernel + overprovision (SCENARIO=...); sorts the data-race reports"
+	@echo "  make soak         MINUTES=N: loop pressure/pagecache/overprovision on the debug kernel, table"
 	@echo "  make tree / save  series <-> git tree in build/tree; make patches: mail series"
 	@echo "  make prefixes     build every prefix of the series, feature on and off"
 	@echo "  make prepare-src  only stage + patch the source tree"
@@ -91,6 +94,9 @@ kcsan: deps
 bench:
 	@$(SH)/bench.sh
 
+soak: deps
+	@$(SH)/soak.sh
+
 selftest-harness: initramfs
 	@$(SH)/selftest-harness.sh
 
@@ -110,7 +116,7 @@ prefixes: deps
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/bzImage $(BUILD)/debug $(BUILD)/static $(BUILD)/dynamic \
 		$(BUILD)/logs $(BUILD)/disk-*.img $(INITRAMFS) $(BUILD)/tools $(BUILD)/patches \
-		$(BUILD)/tools.img $(BUILD)/tools-root $(BUILD)/prefix $(BUILD)/prefixes
+		$(BUILD)/tools.img $(BUILD)/tools-root $(BUILD)/prefix $(BUILD)/prefixes $(BUILD)/soak
 
 distclean:
 	rm -rf $(BUILD)
