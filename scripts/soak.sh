@@ -9,6 +9,8 @@
 # table. Exit status non-zero if a run failed, the kernel complained, or a
 # byte read back differently than it was written.
 # Console logs: build/soak/<date>/NN-<scenario>.log, table in summary.txt.
+# SOAK_NOBUILD=1 boots the images there are without building first; CMDLINE
+# and the other boot.sh variables apply to every run.
 . "$(dirname "$0")/common.sh"
 cd "$TOP"
 
@@ -27,8 +29,10 @@ STALL='rcu_(preempt|sched) (detected|self-detected) stall|blocked for more than 
 KEYS=(grows shrinks migrated bytes_written bytes_verified mismatched_bytes oom_kills)
 
 stage "soak: ${SCEN[*]} on the $V kernel for $MINUTES min"
-"$TOP/scripts/build-kernel.sh" "$V"
-make -s -C "$TOP" initramfs-only
+if [ -z "${SOAK_NOBUILD:-}" ]; then
+	"$TOP/scripts/build-kernel.sh" "$V"
+	make -s -C "$TOP" initramfs-only
+fi
 
 OUT="$BUILD/soak/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
