@@ -23,7 +23,7 @@ for s in "${SCEN[@]}"; do scenario_file "$s" >/dev/null || die "no scenario '$s'
 # Kernel complaints, as tests/lib.sh's dmesg_clean sees them (DMESG_BAD
 # minus DMESG_BENIGN), plus panics; RCU stalls and hung tasks are only
 # reported (TCG on a shared host can starve a vCPU).
-SPLAT='BUG:|WARNING:|KASAN|possible circular locking|DMA-API:|swiotlb buffer is full|Oops|general protection|Kernel panic|lockdep|list_del corruption|page dumped because'
+SPLAT='BUG:|WARNING:|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DMA-API:|swiotlb buffer is full|Oops|general protection|Kernel panic|list_del corruption|page dumped because'
 BENIGN='DMA-API: (preallocated [0-9]+ debug entries|debugging enabled by kernel config)|KASAN: (KernelAddressSanitizer initialized|HW tags)'
 STALL='rcu_(preempt|sched) (detected|self-detected) stall|blocked for more than [0-9]+ seconds'
 KEYS=(grows shrinks migrated bytes_written bytes_verified mismatched_bytes oom_kills)
