@@ -13,6 +13,9 @@
 #   sample_stats [FILE]   append pagetypeinfo/vmstat/debugfs swiotlb to FILE
 #                         (default /tmp/stats.log), print a one-line summary
 #   swiotlb_get NAME      value of /sys/kernel/debug/swiotlb/NAME ("" if absent)
+#   swiotlb_region        "START END" of the overprovisioned region in bytes
+#                         (decimal, END exclusive), from its boot message; ""
+#                         if there is none
 #   vmstat_get NAME       value of NAME in /proc/vmstat ("" if absent)
 #   dma_bench_bind        bind the spare e1000 to dma_map_benchmark (then run
 #                         /usr/bin/dma_map_benchmark -t 1 -s 2 ...)
@@ -105,6 +108,11 @@ verify_io() {
 		{ cat /tmp/.dd.err; fail "verify_io: data mismatch after $_mode write of $_mib MiB at $_off MiB ($_got != $_want)"; }
 	IO_VERIFIED=$((IO_VERIFIED + _mib * 1048576))
 	log "verify_io: $_mode: verified $((_mib * 1048576)) bytes at offset ${_off} MiB of $VERIFY_DEV (md5 $_want)"
+}
+
+swiotlb_region() {
+	_r=$(dmesg | sed -n 's/.*swiotlb_overprovision: .* to lend \[mem \(0x[0-9a-f]*\)-\(0x[0-9a-f]*\)\].*/\1 \2/p' | tail -n 1)
+	[ -z "$_r" ] || echo "$((${_r% *})) $((${_r#* } + 1))"
 }
 
 swiotlb_get() { cat "$SWIOTLB_DBG/$1" 2>/dev/null || true; }
