@@ -81,7 +81,8 @@ srcdir_for() { if variant_patched "$1"; then echo "$KTREE"; else echo "$UNPATCHE
 fragments_for() {
 	case "$1" in
 	reclaim) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config" ;;
-	debug) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/debug.config" ;;
+	# debug also turns on the dynamic pools, so make test covers reclaim with them
+	debug) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config $TOP/config/debug.config" ;;
 	# KCSAN and KASAN exclude each other: reclaim + KCSAN, no debug.config
 	kcsan) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/kcsan.config" ;;
 	static) echo "$TOP/config/base.config" ;;
