@@ -42,6 +42,15 @@ declare -A SWIOTLB=(
 # about as fast as the guest copies it into a bounce buffer, so unthrottled
 # fewer than 16 MiB of bounce buffers are ever in flight.
 THROTTLE="-set drive.d0.throttling.bps-write=$((32 << 20))"
+# One THP setting for the mem boots of all three kernels. THP stays off
+# below 512 MiB of RAM: static's reserved pool keeps this guest under that
+# (479 MiB), while dynamic and reclaim count the 256 MiB as RAM, so THP comes
+# on and khugepaged raises min_free_kbytes to 5% of memory (36 MiB instead of
+# 2.7 MiB). With that min watermark the fill's 48 MiB floor sits at the
+# edge of OOM (with THP on, 2 of 3 reclaim boots panicked, "System is
+# deadlocked on memory"). Dynamic shares this side effect of counting the
+# memory as RAM; the benchmark compares the pools, so it fixes THP.
+MEM_THP="transparent_hugepage=never"
 force() { echo "$1" | sed 's/swiotlb=\([0-9]*\)/swiotlb=\1,force/'; }
 
 # Everything below the builds boots with only these variables.
@@ -84,7 +93,7 @@ for ((run = 1; run <= RUNS; run++)); do
 			case "$w" in
 			dma-force) scen=bench-dma cmd="$(force "${SWIOTLB[$k]}") $DMA_ARGS" qextra="-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
 			dma-direct) scen=bench-dma cmd="${SWIOTLB[$k]} $DMA_ARGS" qextra="-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
-			mem) scen=bench-mem cmd="$(force "${SWIOTLB[$k]}") $MEM_ARGS" qextra="$THROTTLE" ;;
+			mem) scen=bench-mem cmd="$(force "${SWIOTLB[$k]}") $MEM_THP $MEM_ARGS" qextra="$THROTTLE" ;;
 			esac
 			name="run$run-$k-$w"
 			load=$(cut -d' ' -f1 /proc/loadavg)
