@@ -17,6 +17,17 @@
 #                         (decimal, END exclusive), from its boot message; ""
 #                         if there is none
 #   vmstat_get NAME       value of NAME in /proc/vmstat ("" if absent)
+#   meminfo_kb NAME       value of NAME (MemFree, MemAvailable, ...) in
+#                         /proc/meminfo, in kB
+#   zone_get ZONE FIELD   first value of FIELD (min, nr_free_pages, ...) in
+#                         ZONE's block of /proc/zoneinfo
+#   swiotlb_grow_to SLOTS make the worker grow the pool until SLOTS slots are
+#                         free: saves the watermarks in WMARK_LOW0/WMARK_HIGH0,
+#                         then sets high = SLOTS and low = SLOTS - 1 (high first:
+#                         low must stay below it), so every mapping kicks it
+#   swiotlb_wmarks_restore
+#                         put back the watermarks swiotlb_grow_to saved (low
+#                         first, for the same reason)
 #   dma_bench_bind        bind the spare e1000 to dma_map_benchmark (then run
 #                         /usr/bin/dma_map_benchmark -t 1 -s 2 ...)
 #   stat_report [KEY=VALUE...]
@@ -118,6 +129,24 @@ swiotlb_region() {
 swiotlb_get() { cat "$SWIOTLB_DBG/$1" 2>/dev/null || true; }
 
 vmstat_get() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+
+meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+
+zone_get() {
+	awk -v z="$1" -v f="$2" '/^Node/ { zone = $4 } zone == z && $1 == f { print $2; exit }' /proc/zoneinfo
+}
+
+swiotlb_grow_to() {
+	WMARK_LOW0=$(swiotlb_get io_tlb_low_wmark)
+	WMARK_HIGH0=$(swiotlb_get io_tlb_high_wmark)
+	echo "$1" >"$SWIOTLB_DBG/io_tlb_high_wmark" || fail "cannot raise io_tlb_high_wmark to $1"
+	echo $(($1 - 1)) >"$SWIOTLB_DBG/io_tlb_low_wmark" || fail "cannot raise io_tlb_low_wmark to $(($1 - 1))"
+}
+
+swiotlb_wmarks_restore() {
+	echo "$WMARK_LOW0" >"$SWIOTLB_DBG/io_tlb_low_wmark" || fail "cannot restore io_tlb_low_wmark to $WMARK_LOW0"
+	echo "$WMARK_HIGH0" >"$SWIOTLB_DBG/io_tlb_high_wmark" || fail "cannot restore io_tlb_high_wmark to $WMARK_HIGH0"
+}
 
 sample_stats() {
 	_f=${1:-/tmp/stats.log}
