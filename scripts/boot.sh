@@ -108,6 +108,10 @@ else
 	rc=0
 fi
 echo "$verdict (${secs}s)" >"$RESULT"
+# A passed scenario's disk holds nothing worth keeping, and eleven of them
+# add up to over a gigabyte; a failed one's stays for a look (KEEP_DISK=1
+# keeps every one).
+if [ $rc -eq 0 ] && [ -z "${KEEP_DISK:-}" ]; then rm -f "$DISK" "${NVME_DISK:-}"; fi
 # Informational: kernel complaints the scenario may not have checked for.
 ncomplaints=$(tr -d '\r' <"$LOG" | grep -cE '(BUG:|WARNING:|Oops|general protection|KASAN)' || true)
 [ "$ncomplaints" -eq 0 ] || echo "note: the console log has $ncomplaints BUG/WARNING/Oops/KASAN line(s); see ${LOG#"$TOP"/}"

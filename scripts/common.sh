@@ -41,6 +41,18 @@ die() {
 	exit 1
 }
 
+# need_space DIR MIB WHAT: die with a plain message when the filesystem
+# holding DIR has less than MIB MiB free. A full disk otherwise shows up
+# much later as a half-written tree and a confusing kbuild error.
+need_space() {
+	local dir=$1 want=$2 what=$3 have fs
+	mkdir -p "$dir"
+	have=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
+	fs=$(df -Pm "$dir" | awk 'NR == 2 { print $6 }')
+	[ "${have:-0}" -ge "$want" ] && return 0
+	die "only $have MiB free on $fs (holding ${dir#"$TOP"/}); $what needs about $want MiB there. Free some space (old clones, build/prefix, build/bench-raw, build/tree) and run it again."
+}
+
 # Time a command: timed LABEL cmd...
 timed() {
 	local label=$1 t0 rc=0

@@ -51,9 +51,19 @@ ensure_upstream() {
 
 # sync_tree SRC DST: make DST's content equal to SRC, touching only files
 # whose content differs (no -t: a rewritten file gets a fresh mtime).
+#
+# A new DST is made of hard links instead (cp -al): a clean clone then holds
+# the kernel source once, not three times. That is safe because nothing
+# writes through a link: kbuild builds with O=, and rsync, patch and the
+# series copy all replace a file rather than rewrite it.
 sync_tree() {
 	local out n
-	mkdir -p "$2"
+	if [ ! -d "$2" ] || [ -z "$(ls -A "$2")" ]; then
+		rmdir "$2" 2>/dev/null || true
+		cp -al "$1" "$2"
+		info "$(basename "$2"): new tree, hard-linked to ${1#"$TOP"/}"
+		return 0
+	fi
 	out=$(rsync -rlp --checksum --delete --itemize-changes "$1/" "$2/")
 	n=$(printf '%s' "$out" | grep -c '^[<>ch*]' || true)
 	if [ "$n" -eq 0 ]; then

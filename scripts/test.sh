@@ -47,7 +47,15 @@ build_variant() {
 }
 
 step "deps"
-"$TOP/scripts/deps.sh"
+if ! "$TOP/scripts/deps.sh"; then
+	# Nothing can be built without packages, source or disk space: say so
+	# once and stop, with the summary line CI looks for.
+	echo
+	echo "######## test summary (total $(elapsed))"
+	echo "FAILED: deps (see the ERROR above); nothing else was run"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 build_variant reclaim
 step "initramfs"
 initramfs_ok=1
