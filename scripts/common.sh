@@ -50,7 +50,7 @@ need_space() {
 	have=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
 	fs=$(df -Pm "$dir" | awk 'NR == 2 { print $6 }')
 	[ "${have:-0}" -ge "$want" ] && return 0
-	die "only $have MiB free on $fs (holding ${dir#"$TOP"/}); $what needs about $want MiB there. Free some space (old clones, build/prefix, build/bench-raw, build/tree) and run it again."
+	die "only $have MiB free on $fs (holding ${dir#"$TOP"/}/); $what needs about $want MiB there. Free some space (old clones, build/prefix, build/bench-raw, build/tree) and run it again."
 }
 
 # Time a command: timed LABEL cmd...

@@ -6,6 +6,7 @@
 #   tests/harness/selftest-panic   must be reported KERNEL PANIC
 #   a bogus patch in the series    must stop `make prepare-src`, naming it
 #   an unlisted new file in mm/    must stop `make prepare-src`, naming it
+#   make test on a 64 MiB build/   must stop at deps, naming the free space
 # The patch checks run on a temporary copy of the repo (build/ excluded),
 # sharing the unpacked upstream tree, so they take seconds.
 # SKIP_BOOTS=1 runs only the patch checks.
@@ -96,6 +97,25 @@ if [ $rc -ne 0 ] && grep -q "mm/selftest_unlisted.c" <<<"$out"; then
 	ok "unlisted new file: make prepare-src failed (rc=$rc) naming mm/selftest_unlisted.c"
 else
 	bad "unlisted new file: expected a failure naming mm/selftest_unlisted.c (rc=$rc)"
+fi
+rm -rf "$copy"
+
+stage "selftest-harness: make test on a nearly full disk must stop at deps, saying so"
+mkcopy
+rm -rf "$copy/build"
+mkdir -p "$copy/build"
+if mount -t tmpfs -o size=64m selftest-full "$copy/build" 2>/dev/null; then
+	out=$(make -s -C "$copy" test 2>&1) && rc=0 || rc=$?
+	umount "$copy/build"
+	echo "$out" | tail -n 6 | sed 's/^/    | /'
+	if [ $rc -ne 0 ] && grep -q 'MiB free on .*needs about' <<<"$out" &&
+		grep -qx "0 passed, 1 failed" <<<"$out"; then
+		ok "full disk: make test failed (rc=$rc) at deps with the free space and its summary line"
+	else
+		bad "full disk: expected the free-space error and '0 passed, 1 failed' (rc=$rc)"
+	fi
+else
+	bad "full disk: cannot mount a 64 MiB tmpfs to play the full disk (not root?)"
 fi
 rm -rf "$copy"
 
