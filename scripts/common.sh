@@ -73,13 +73,13 @@ resolve_variant() {
 		case "${KCSAN:-}" in 1 | y | yes) v=kcsan ;; *) v=reclaim ;; esac
 	fi
 	case "$v" in
-	reclaim | debug | kcsan | static | dynamic) ;;
-	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static or dynamic)" ;;
+	reclaim | debug | kcsan | static | dynamic | reclaim-dynamic) ;;
+	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static, dynamic or reclaim-dynamic)" ;;
 	esac
 	echo "$v"
 }
 
-variant_patched() { case "$1" in reclaim | debug | kcsan) return 0 ;; *) return 1 ;; esac; }
+variant_patched() { case "$1" in reclaim | debug | kcsan | reclaim-dynamic) return 0 ;; *) return 1 ;; esac; }
 
 image_path() {
 	if [ "$1" = reclaim ]; then echo "$BUILD/bzImage"; else echo "$BUILD/$1/bzImage"; fi
@@ -97,6 +97,9 @@ fragments_for() {
 	debug) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config $TOP/config/debug.config" ;;
 	# KCSAN and KASAN exclude each other: reclaim + KCSAN, no debug.config
 	kcsan) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/kcsan.config" ;;
+	# reclaim with upstream's dynamic pools, without the debug options: what
+	# make bench measures for bursts that outrun growth (transient pools)
+	reclaim-dynamic) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config" ;;
 	static) echo "$TOP/config/base.config" ;;
 	dynamic) echo "$TOP/config/base.config $TOP/config/dynamic.config" ;;
 	esac
