@@ -47,9 +47,11 @@ die() {
 need_space() {
 	local dir=$1 want=$2 what=$3 have fs
 	mkdir -p "$dir"
-	have=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
-	fs=$(df -Pm "$dir" | awk 'NR == 2 { print $6 }')
-	[ "${have:-0}" -ge "$want" ] && return 0
+	read -r have fs < <(df -Pm "$dir" | awk 'NR == 2 { print $4, $6 }')
+	if [ "${have:-0}" -ge "$want" ]; then
+		info "disk: $have MiB free on $fs for $what"
+		return 0
+	fi
 	die "only $have MiB free on $fs (holding ${dir#"$TOP"/}/); $what needs about $want MiB there. Free some space (old clones, build/prefix, build/bench-raw, build/tree) and run it again."
 }
 
@@ -97,8 +99,8 @@ fragments_for() {
 	debug) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config $TOP/config/debug.config" ;;
 	# KCSAN and KASAN exclude each other: reclaim + KCSAN, no debug.config
 	kcsan) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/kcsan.config" ;;
-	# reclaim with upstream's dynamic pools, without the debug options: what
-	# make bench measures for bursts that outrun growth (transient pools)
+	# reclaim with upstream's dynamic pools, without the debug options: their
+	# transient pools bridge bursts that outrun growth (bench/analysis.md)
 	reclaim-dynamic) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config" ;;
 	static) echo "$TOP/config/base.config" ;;
 	dynamic) echo "$TOP/config/base.config $TOP/config/dynamic.config" ;;

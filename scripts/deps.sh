@@ -44,4 +44,3 @@ for c in "${CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || bad+=("$c"); done
 if [ -f "$UPSTREAM_STAMP" ]; then need=1536; else need=5120; fi
 need_space "$BUILD" "$need" "the build (kernels, initramfs, scenario disks)"
 need_space "$CCACHE_DIR" 1024 "the compiler cache ($CCACHE_DIR)"
-info "disk: $(df -Pm "$BUILD" | awk 'NR == 2 { print $4 }') MiB free for build/"

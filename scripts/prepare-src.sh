@@ -52,8 +52,8 @@ ensure_upstream() {
 # sync_tree SRC DST: make DST's content equal to SRC, touching only files
 # whose content differs (no -t: a rewritten file gets a fresh mtime).
 #
-# A new DST is made of hard links instead (cp -al): a clean clone then holds
-# the kernel source once, not three times. That is safe because nothing
+# A new DST is made of hard links instead (cp -al): a clone then holds
+# the kernel source once, not once more per tree. That is safe as nothing
 # writes through a link: kbuild builds with O=, and rsync, patch and the
 # series copy all replace a file rather than rewrite it.
 sync_tree() {

@@ -46,14 +46,20 @@ build_variant() {
 	if [ $rc -eq 0 ]; then built[$v]=1; else buildfail[$v]=1; fi
 }
 
-step "deps"
-if ! "$TOP/scripts/deps.sh"; then
-	# Nothing can be built without packages, source or disk space: say so
-	# once and stop, with the summary line CI looks for.
+# The summary CI looks for; exit status non-zero on any failure.
+summary() {
 	echo
 	echo "######## test summary (total $(elapsed))"
-	echo "FAILED: deps (see the ERROR above); nothing else was run"
-	echo "0 passed, 1 failed"
+	for f in "${failed[@]}"; do echo "FAILED: $f"; done
+	echo "${passed} passed, ${#failed[@]} failed"
+	[ ${#failed[@]} -eq 0 ]
+}
+
+step "deps"
+if ! "$TOP/scripts/deps.sh"; then
+	# Nothing can be built without packages, source or disk space.
+	failed+=("deps (see the ERROR above); nothing else was run")
+	summary
 	exit 1
 fi
 build_variant reclaim
@@ -92,8 +98,4 @@ for s in "${SCENARIOS[@]}"; do
 	record "scenario $s" $rc "$(result_of "$s" $rc)"
 done
 
-echo
-echo "######## test summary (total $(elapsed))"
-for f in "${failed[@]}"; do echo "FAILED: $f"; done
-echo "${passed} passed, ${#failed[@]} failed"
-[ ${#failed[@]} -eq 0 ]
+summary
