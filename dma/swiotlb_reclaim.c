@@ -66,6 +66,7 @@
 #include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/jiffies.h>
+#include <linux/kmemleak.h>
 #include <linux/kstrtox.h>
 #include <linux/math64.h>
 #include <linux/memblock.h>
@@ -75,6 +76,7 @@
 #include <linux/set_memory.h>
 #include <linux/swiotlb.h>
 #include <linux/workqueue.h>
+#include <kunit/static_stub.h>
 
 #include "swiotlb_reclaim.h"
 
@@ -84,10 +86,13 @@
 /* Largest ratio accepted on the command line */
 #define SWIOTLB_OVERPROVISION_MAX	64
 /*
- * The region never takes more than this fraction of memory. Until it is
- * lent (core_initcall) it is unavailable, and early users size themselves
- * from what is left: the rootfs tmpfs that the initramfs is unpacked into
- * may use half of the memory there is when it is mounted.
+ * The region never takes more than this fraction of the memory below the
+ * address limit it is allocated under (all of memory for SWIOTLB_ANY).
+ * Until it is lent (core_initcall) it is unavailable, and early users size
+ * themselves from what is left: the rootfs tmpfs that the initramfs is
+ * unpacked into may use half of the memory there is when it is mounted.
+ * Lent, it is movable-only memory in the zones GFP_DMA32 and GFP_DMA
+ * allocations come from, which it must not crowd out.
  */
 #define SWIOTLB_REGION_MAX_PERCENT	40
 /* A grow round gives up after this many chunks could not be taken */
@@ -173,6 +178,25 @@ static int swiotlb_parse_overprovision(const char *str, unsigned int *ratio)
 	return 0;
 }
 
+/**
+ * swiotlb_reclaim_memory_below() - memory a low allocation may come from
+ * @limit:	Highest physical address such an allocation may use.
+ *
+ * Return: the bytes of memory memblock knows of at or below @limit.
+ */
+static phys_addr_t __init swiotlb_reclaim_memory_below(phys_addr_t limit)
+{
+	phys_addr_t start, end, size = 0;
+	u64 i;
+
+	for_each_mem_range(i, &start, &end) {
+		if (start > limit)
+			break;
+		size += min(end - 1, limit) - start + 1;
+	}
+	return size;
+}
+
 static int __init setup_swiotlb_overprovision(char *str)
 {
 	swiotlb_parse_overprovision(str, &swiotlb_overprovision);
@@ -190,7 +214,8 @@ early_param("swiotlb_overprovision", setup_swiotlb_overprovision);
  *
  * Allocates "swiotlb_overprovision" times the active size, pageblock
  * aligned and rounded to whole chunks per area, below the same limit as
- * the plain pool. Falls back to smaller ratios if that does not fit.
+ * the plain pool and within SWIOTLB_REGION_MAX_PERCENT of the memory below
+ * that limit. Falls back to smaller ratios if that does not fit.
  *
  * Return: the region, or %NULL (with the reason logged) if the pool should
  * be allocated the usual way.
@@ -205,6 +230,7 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 	unsigned long max_slots, region = 0;
 	phys_addr_t align = PAGE_SIZE << pageblock_order;
 	unsigned int ratio = swiotlb_overprovision;
+	phys_addr_t usable;
 	void *tlb = NULL;
 
 	if (ratio <= 1)
@@ -220,8 +246,11 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 		return NULL;
 	}
 
-	max_slots = div_u64(memblock_phys_mem_size() * SWIOTLB_REGION_MAX_PERCENT,
-			    100) >> IO_TLB_SHIFT;
+	usable = swiotlb_reclaim_memory_below(flags & SWIOTLB_ANY ?
+					      PHYS_ADDR_MAX :
+					      ARCH_LOW_ADDRESS_LIMIT);
+	max_slots = div_u64(usable * SWIOTLB_REGION_MAX_PERCENT, 100) >>
+		    IO_TLB_SHIFT;
 	for (; ratio > 1; ratio--) {
 		region = roundup(*nslabs * ratio, chunk_slots * *nareas);
 		if (region > max_slots)
@@ -235,13 +264,15 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 	}
 
 	if (!tlb) {
-		pr_warn("swiotlb_overprovision=%u: no room for a larger region (at most %u%% of memory); using a plain pool\n",
-			swiotlb_overprovision, SWIOTLB_REGION_MAX_PERCENT);
+		pr_warn("swiotlb_overprovision=%u: no room for a larger region (at most %u%% of the %llu MiB it may come from); using a plain pool\n",
+			swiotlb_overprovision, SWIOTLB_REGION_MAX_PERCENT,
+			(u64)usable >> 20);
 		return NULL;
 	}
 	if (ratio != swiotlb_overprovision)
-		pr_warn("swiotlb_overprovision=%u: does not fit; using %u\n",
-			swiotlb_overprovision, ratio);
+		pr_warn("swiotlb_overprovision=%u: does not fit in %u%% of the %llu MiB it may come from; using %u\n",
+			swiotlb_overprovision, SWIOTLB_REGION_MAX_PERCENT,
+			(u64)usable >> 20, ratio);
 
 	*nslabs = region;
 	return tlb;
@@ -303,12 +334,10 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 		nr_initial = min_t(unsigned long, pool->nareas, nr_chunks);
 
 	pool->active_chunks = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
-	rc->reserved = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->lost = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->retry_after = memblock_alloc(nr_chunks * sizeof(long),
 					 SMP_CACHE_BYTES);
-	if (!pool->active_chunks || !rc->reserved || !rc->lost ||
-	    !rc->retry_after) {
+	if (!pool->active_chunks || !rc->lost || !rc->retry_after) {
 		pr_warn("swiotlb_overprovision: no memory for chunk state; the whole region stays active\n");
 		pool->active_chunks = NULL;
 		return;
@@ -318,7 +347,6 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	rc->nr_chunks = nr_chunks;
 	rc->chunk_slots = chunk_slots;
 	pool->chunk_shift = PAGE_SHIFT + pageblock_order;
-	bitmap_fill(rc->reserved, nr_chunks);
 
 	/* Active chunks first in every area, so that no area starts empty */
 	per_area = swiotlb_chunks_per_area(rc);
@@ -351,6 +379,33 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 }
 
 /**
+ * swiotlb_chunk_set_shared() - share a chunk with the host, or stop sharing
+ * @rc:		Lending state.
+ * @chunk:	Chunk whose pages swiotlb owns.
+ * @shared:	%true to share (decrypt), %false to make private again.
+ *
+ * In a guest with memory encryption, devices can only reach shared
+ * memory: every active chunk must be shared, and a chunk must be private
+ * before its pages go to the page allocator. Elsewhere this does nothing.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, or the error of set_memory_decrypted()/set_memory_encrypted(),
+ * after which the chunk's encryption state is unknown.
+ */
+static int swiotlb_chunk_set_shared(struct io_tlb_reclaim *rc,
+				    unsigned long chunk, bool shared)
+{
+	unsigned long vaddr = (unsigned long)swiotlb_chunk_vaddr(rc, chunk);
+
+	KUNIT_STATIC_STUB_REDIRECT(swiotlb_chunk_set_shared, rc, chunk, shared);
+	if (!cc_platform_has(CC_ATTR_MEM_ENCRYPT))
+		return 0;
+	if (shared)
+		return set_memory_decrypted(vaddr, pageblock_nr_pages);
+	return set_memory_encrypted(vaddr, pageblock_nr_pages);
+}
+
+/**
  * swiotlb_reclaim_update_mem_attributes() - share only the active chunks
  * @pool:	The default pool.
  *
@@ -366,9 +421,9 @@ bool __init swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool)
 
 	if (!rc)
 		return false;
+	/* As for a plain pool, a failure here is not reported */
 	for_each_set_bit(chunk, pool->active_chunks, rc->nr_chunks)
-		set_memory_decrypted((unsigned long)swiotlb_chunk_vaddr(rc, chunk),
-				     pageblock_nr_pages);
+		swiotlb_chunk_set_shared(rc, chunk, true);
 	return true;
 }
 
@@ -381,13 +436,16 @@ bool __init swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool)
 void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
-	struct workqueue_struct *wq = READ_ONCE(rc->wq);
+	struct workqueue_struct *wq;
 
-	if (!wq || swiotlb_before_deadline(READ_ONCE(kick_after),
-					   SWIOTLB_KICK_BACKOFF))
-		return;
-	if (!work_pending(&rc->grow_work))
+	/* swiotlb_reclaim_exit() waits for this section before destroying wq */
+	rcu_read_lock();
+	wq = READ_ONCE(rc->wq);
+	if (wq && !swiotlb_before_deadline(READ_ONCE(kick_after),
+					   SWIOTLB_KICK_BACKOFF) &&
+	    !work_pending(&rc->grow_work))
 		queue_work(wq, &rc->grow_work);
+	rcu_read_unlock();
 }
 
 static unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc)
@@ -463,11 +521,36 @@ static void swiotlb_activate_chunk(struct io_tlb_reclaim *rc,
 			      rc->chunk_slots);
 }
 
+/**
+ * swiotlb_use_chunk() - put a chunk swiotlb owns into use
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Chunk whose pages swiotlb owns and whose slots are withdrawn.
+ *
+ * Zeroes the chunk, so that nothing the pages held before (a borrower's
+ * data, or anything at boot) can reach a device through a bounce buffer's
+ * padding, shares it with the host in a CoCo guest and publishes its slots.
+ *
+ * Return: 0, or -EIO if the chunk could not be shared; it is lost then.
+ */
+static int swiotlb_use_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	lockdep_assert_held(&rc->lock);
+
+	memset(swiotlb_chunk_vaddr(rc, chunk), 0, PAGE_SIZE << pageblock_order);
+	if (swiotlb_chunk_set_shared(rc, chunk, true)) {
+		/* Its state is unknown now: neither share nor lend it */
+		swiotlb_lose_chunk(rc, chunk, "shared with the host");
+		return -EIO;
+	}
+	swiotlb_activate_chunk(rc, chunk);
+	WRITE_ONCE(rc->nr_active, rc->nr_active + 1);
+	return 0;
+}
+
 /* Take a lent chunk back and activate its slots. */
 static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-	void *vaddr = swiotlb_chunk_vaddr(rc, chunk);
 	size_t bytes = PAGE_SIZE << pageblock_order;
 	u64 start = ktime_get_ns();
 	unsigned long busy;
@@ -489,36 +572,14 @@ static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		return err;
 	}
 
-	/* Nothing the borrowed pages held may reach a device */
-	memset(vaddr, 0, bytes);
-	if (cc_platform_has(CC_ATTR_MEM_ENCRYPT) &&
-	    set_memory_decrypted((unsigned long)vaddr, pageblock_nr_pages)) {
-		/* Its state is unknown now: neither share nor lend it */
-		swiotlb_lose_chunk(rc, chunk, "shared with the host");
-		return -EIO;
-	}
-
-	swiotlb_activate_chunk(rc, chunk);
-	WRITE_ONCE(rc->nr_active, rc->nr_active + 1);
+	err = swiotlb_use_chunk(rc, chunk);
+	if (err)
+		return err;
 	atomic_long_inc(&rc->grow_count);
 	atomic_long_add(busy, &rc->grow_pages_migrated);
 	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
 				   ktime_get_ns() - start, busy, 0);
 	return 0;
-}
-
-static int swiotlb_lend_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
-{
-	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-	int err;
-
-	if (test_bit(chunk, rc->reserved))
-		err = swiotlb_lend_reserved_pageblocks(pfn, pageblock_nr_pages);
-	else
-		err = swiotlb_lend_pageblocks(pfn, pageblock_nr_pages);
-	if (!err)
-		clear_bit(chunk, rc->reserved);
-	return err;
 }
 
 /*
@@ -531,8 +592,7 @@ static int swiotlb_lend_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
  */
 static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
-	unsigned long vaddr = (unsigned long)swiotlb_chunk_vaddr(rc, chunk);
-	bool coco = cc_platform_has(CC_ATTR_MEM_ENCRYPT);
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	u64 start = ktime_get_ns();
 	int err;
 
@@ -549,16 +609,17 @@ static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	 */
 	smp_mb__after_atomic();
 
-	if (coco && set_memory_encrypted(vaddr, pageblock_nr_pages)) {
+	if (swiotlb_chunk_set_shared(rc, chunk, false)) {
 		swiotlb_lose_chunk(rc, chunk, "made private again");
 		WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
 		return -EIO;
 	}
 
-	err = swiotlb_lend_chunk(rc, chunk);
+	/* Refuses, freeing nothing, a chunk still reserved at boot */
+	err = swiotlb_lend_pageblocks(pfn, pageblock_nr_pages);
 	if (err) {
 		/* Nothing was freed: put the chunk back in use */
-		if (coco && set_memory_decrypted(vaddr, pageblock_nr_pages)) {
+		if (swiotlb_chunk_set_shared(rc, chunk, true)) {
 			swiotlb_lose_chunk(rc, chunk, "shared with the host");
 			WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
 			return err;
@@ -577,7 +638,8 @@ static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 
 static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
 {
-	if (rc->nr_active > rc->nr_initial)
+	/* No workqueue once swiotlb_reclaim_exit() has begun */
+	if (rc->wq && rc->nr_active > rc->nr_initial)
 		queue_delayed_work(rc->wq, &rc->shrink_work,
 				   SWIOTLB_SHRINK_PERIOD);
 }
@@ -687,6 +749,145 @@ rearm:
 	swiotlb_arm_shrink(rc);
 out:
 	mutex_unlock(&rc->lock);
+}
+
+/**
+ * swiotlb_release_chunk() - give a chunk to the page allocator for good
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Chunk to release.
+ *
+ * A lent chunk is taken back first (its pages migrated); an active one
+ * must have no slot in use and is retired as swiotlb_retire_chunk() does.
+ * The chunk is then made private in a CoCo guest and its pages become
+ * ordinary free MIGRATE_MOVABLE memory. It is counted as lost from then on,
+ * out of swiotlb's use.
+ *
+ * Return: 0, or an error after which a lent chunk stays lent and an active
+ * one stays active, unless its encryption state became unknown (lost).
+ */
+static int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
+				 unsigned long chunk)
+{
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	if (test_bit(chunk, rc->lost))
+		return -EIO;
+	if (!test_bit(chunk, rc->pool->active_chunks)) {
+		err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
+					      GFP_KERNEL | __GFP_NOWARN);
+		if (err)
+			return err;
+	} else {
+		if (!swiotlb_withdraw_slots(rc->pool, chunk * rc->chunk_slots,
+					    rc->chunk_slots))
+			return -EBUSY;
+		clear_bit(chunk, rc->pool->active_chunks);
+		/* As in swiotlb_retire_chunk(): before the pages go anywhere */
+		smp_mb__after_atomic();
+		WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+	}
+
+	if (swiotlb_chunk_set_shared(rc, chunk, false)) {
+		swiotlb_lose_chunk(rc, chunk, "made private again");
+		return -EIO;
+	}
+	err = swiotlb_release_pageblocks(pfn, pageblock_nr_pages);
+	/* Either way swiotlb has no use for the chunk any more */
+	set_bit(chunk, rc->lost);
+	WRITE_ONCE(rc->nr_lost, rc->nr_lost + 1);
+	return err;
+}
+
+/**
+ * swiotlb_reclaim_exit() - give a lending pool back to the page allocator
+ * @pool:	The default pool, which is being torn down.
+ *
+ * swiotlb_exit() frees the default pool where a platform finds it needs no
+ * bounce buffers after all (an IOMMU took over). For a lending pool the
+ * workers stop and every chunk, lent or active, becomes ordinary movable
+ * memory. A lent chunk whose pages cannot be migrated stays lent: movable
+ * memory still, only not for unmovable allocations.
+ *
+ * Return: %true if @pool lent chunks and was handled here; the caller must
+ * then neither decrypt nor free the region itself.
+ */
+bool __init swiotlb_reclaim_exit(struct io_tlb_pool *pool)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	size_t bitmap_bytes;
+	unsigned long chunk, stuck = 0;
+	struct workqueue_struct *wq;
+
+	if (!rc)
+		return false;
+
+	mutex_lock(&rc->lock);
+	wq = rc->wq;
+	/* Nothing queues work from now on; see swiotlb_reclaim_kick() */
+	WRITE_ONCE(rc->wq, NULL);
+	mutex_unlock(&rc->lock);
+	if (wq) {
+		/* A kick that saw the workqueue is done with it after this */
+		synchronize_rcu();
+		/* Neither work queues itself again without rc->wq */
+		cancel_delayed_work_sync(&rc->shrink_work);
+		cancel_work_sync(&rc->grow_work);
+		destroy_workqueue(wq);
+	}
+
+	mutex_lock(&rc->lock);
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++)
+		if (!test_bit(chunk, rc->lost) && swiotlb_release_chunk(rc, chunk))
+			stuck++;
+	mutex_unlock(&rc->lock);
+
+	if (stuck)
+		pr_warn("swiotlb_overprovision: %lu chunks could not be freed and stay lent or in use\n",
+			stuck);
+	pr_info("swiotlb_overprovision: gave the %lu MiB region to the page allocator\n",
+		(pool->nslabs << IO_TLB_SHIFT) >> 20);
+
+	bitmap_bytes = BITS_TO_LONGS(rc->nr_chunks) * sizeof(long);
+	memblock_free_late(__pa(pool->active_chunks), bitmap_bytes);
+	memblock_free_late(__pa(rc->lost), bitmap_bytes);
+	memblock_free_late(__pa(rc->retry_after), rc->nr_chunks * sizeof(long));
+	pool->active_chunks = NULL;
+	pool->reclaim = NULL;
+	rc->pool = NULL;
+	return true;
+}
+
+/**
+ * swiotlb_reclaim_warn_full() - report a failed mapping of a lending pool
+ * @dev:	Device whose mapping failed.
+ * @pool:	The default pool.
+ * @size:	Bytes the mapping needed.
+ *
+ * "total" and "used" of the plain message count lent slots too, which
+ * makes a pool that lends most of its region look almost empty. Say how
+ * many slots are active, used and lent instead.
+ *
+ * Return: %true if @pool lends chunks and the message was printed here.
+ */
+bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
+			       size_t size)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	unsigned long active, lent;
+
+	if (!rc)
+		return false;
+	active = READ_ONCE(rc->nr_active) * rc->chunk_slots;
+	lent = (rc->nr_chunks - READ_ONCE(rc->nr_active) -
+		READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
+	dev_warn_ratelimited(dev,
+			     "swiotlb buffer is full (sz: %zd bytes), active %lu (slots), used %lu (slots), lent %lu (slots)\n",
+			     size, active, active - min(active, swiotlb_free_slots(rc)),
+			     lent);
+	return true;
 }
 
 #ifdef CONFIG_DEBUG_FS
@@ -883,35 +1084,81 @@ static inline void swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 }
 #endif /* CONFIG_DEBUG_FS */
 
+/**
+ * swiotlb_lend_withheld_chunk() - lend a chunk withheld since boot
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Chunk whose slots were withdrawn by swiotlb_reclaim_init_pool().
+ * @can_lend:	%false if nothing could take the chunk back once lent.
+ *
+ * A chunk that cannot be lent is put into use instead: it counts as
+ * initial from then on, and in a CoCo guest it must be shared like the
+ * initial chunks, which swiotlb_update_mem_attributes() shared before.
+ *
+ * Return: %true if the chunk was lent.
+ */
+static bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
+					unsigned long chunk, bool can_lend)
+{
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+
+	lockdep_assert_held(&rc->lock);
+
+	if (can_lend && !swiotlb_lend_reserved_pageblocks(pfn,
+							  pageblock_nr_pages))
+		return true;
+	/* A chunk that stays reserved is refused by lending later */
+	swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
+	/* Shared with the host like the initial chunks, or lost */
+	if (!swiotlb_use_chunk(rc, chunk))
+		rc->nr_initial++;
+	return false;
+}
+
 /*
  * Lend the withheld chunks as soon as the page allocator and workqueues are
  * up, as CMA does with its areas: before the initramfs is unpacked, which
- * may need the memory on a small machine. swiotlb_exit() keeps a pool that
- * lends (see swiotlb_reclaim_pool_lends()).
+ * may need the memory on a small machine.
+ *
+ * From here on the page allocator accounts for the whole region: lent
+ * chunks are its free pages, active ones are pages swiotlb holds, as if
+ * allocated. So MemTotal and the zone's managed pages (and with them
+ * min_free_kbytes, the watermarks and lowmem_reserve, which
+ * init_per_zone_wmark_min() computes at postcore_initcall) are what they
+ * are now, and never change when chunks are taken back or lent again.
  */
 static int __init swiotlb_reclaim_lend_init(void)
 {
 	struct io_tlb_reclaim *rc = &default_reclaim;
-	unsigned long chunk, to_lend, kept = 0;
+	struct io_tlb_pool *pool = rc->pool;
+	unsigned long chunk, pfn, to_lend, kept = 0;
 	struct workqueue_struct *wq;
 
-	if (!rc->pool || rc->pool->reclaim != rc)
+	if (!pool || pool->reclaim != rc)
 		return 0;
 	to_lend = rc->nr_chunks - rc->nr_initial;
 
 	wq = alloc_workqueue("swiotlb_reclaim", WQ_UNBOUND | WQ_MEM_RECLAIM, 1);
 
+	/*
+	 * kmemleak knows the region as one memblock object. Its pages are the
+	 * page allocator's now, as after memblock_free_late(): a scan must not
+	 * read lent pages (unmapped while free with DEBUG_PAGEALLOC) nor take
+	 * the pointers in page cache there for references. Bounce slots only
+	 * hold copies of DMA data, which are not references either.
+	 */
+	kmemleak_free_part_phys(pool->start, pool->end - pool->start);
+
 	mutex_lock(&rc->lock);
 	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
-		if (test_bit(chunk, rc->pool->active_chunks))
+		pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+		if (test_bit(chunk, pool->active_chunks)) {
+			/* A chunk that stays reserved is refused by lending */
+			swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
 			continue;
+		}
 		/* Without a worker nothing could take a chunk back */
-		if (wq && !swiotlb_lend_chunk(rc, chunk))
-			continue;
-		kept++;
-		swiotlb_activate_chunk(rc, chunk);
-		rc->nr_active++;
-		rc->nr_initial++;
+		if (!swiotlb_lend_withheld_chunk(rc, chunk, wq))
+			kept++;
 	}
 	WRITE_ONCE(rc->wq, wq);
 	mutex_unlock(&rc->lock);

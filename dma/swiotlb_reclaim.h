@@ -22,8 +22,6 @@
  * @nr_active:	Active chunks now.
  * @nr_lost:	Chunks that could be neither used nor lent because their
  *		encryption state could not be changed.
- * @reserved:	Chunks whose pages are still reserved by memblock (never
- *		lent since boot).
  * @lost:	Chunks counted in @nr_lost.
  * @retry_after: Per chunk: jiffies before which a failed chunk is not
  *		tried again.
@@ -52,7 +50,6 @@ struct io_tlb_reclaim {
 	unsigned long nr_initial;
 	unsigned long nr_active;
 	unsigned long nr_lost;
-	unsigned long *reserved;
 	unsigned long *lost;
 	unsigned long *retry_after;
 	unsigned long low_wmark;
@@ -78,6 +75,9 @@ void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 			       unsigned long active_nslabs);
 bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool);
 void swiotlb_reclaim_kick(struct io_tlb_pool *pool);
+bool swiotlb_reclaim_exit(struct io_tlb_pool *pool);
+bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
+			       size_t size);
 
 /* swiotlb.c, called by swiotlb_reclaim.c */
 bool swiotlb_withdraw_slots(struct io_tlb_pool *pool, unsigned long first,
@@ -91,8 +91,7 @@ unsigned long swiotlb_area_free_slots(struct io_tlb_pool *pool,
  * swiotlb_reclaim_pool_lends() - does a pool lend chunks?
  * @pool:	Pool to check.
  *
- * Return: %true if chunks of @pool may belong to the page allocator, so
- * the pool must never be freed as a whole.
+ * Return: %true if chunks of @pool may belong to the page allocator.
  */
 static inline bool swiotlb_reclaim_pool_lends(struct io_tlb_pool *pool)
 {
@@ -112,6 +111,34 @@ static inline bool swiotlb_reclaim_area_low(struct io_tlb_pool *pool,
 	struct io_tlb_reclaim *rc = pool->reclaim;
 
 	return rc && pool->area_nslabs - area_used < READ_ONCE(rc->area_low_wmark);
+}
+
+/**
+ * swiotlb_reclaim_search_start() - where an area's next search begins
+ * @pool:	Pool whose slots were just freed; the area lock is held.
+ * @next:	The area's next-fit search index.
+ * @freed:	Area-relative index of the first slot just freed.
+ *
+ * Next fit walks the whole area, so once the pool has grown, a mapping
+ * that lives for long (a virtio ring in a CoCo guest) may settle in a
+ * grown chunk and keep it from ever being lent again. While the pool is
+ * above its initial size, searches restart at the lowest slot freed
+ * since, so that mappings pack into the low chunks, which shrinking
+ * retires last (it lends the highest free chunk of an area first), and
+ * the grown chunks drain. Free slots are found at once, so the map path
+ * pays nothing for it.
+ *
+ * Return: the index the area's next search should start at.
+ */
+static inline unsigned int swiotlb_reclaim_search_start(struct io_tlb_pool *pool,
+							unsigned int next,
+							unsigned int freed)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+
+	if (rc && freed < next && READ_ONCE(rc->nr_active) > rc->nr_initial)
+		return freed;
+	return next;
 }
 
 /**
@@ -145,6 +172,25 @@ static inline unsigned int swiotlb_reclaim_lent_slots(struct io_tlb_pool *pool,
 						      unsigned int slot_index)
 {
 	return 0;
+}
+
+static inline unsigned int swiotlb_reclaim_search_start(struct io_tlb_pool *pool,
+							unsigned int next,
+							unsigned int freed)
+{
+	return next;
+}
+
+static inline bool swiotlb_reclaim_exit(struct io_tlb_pool *pool)
+{
+	return false;
+}
+
+static inline bool swiotlb_reclaim_warn_full(struct device *dev,
+					     struct io_tlb_pool *pool,
+					     size_t size)
+{
+	return false;
 }
 
 static inline void *

@@ -7,8 +7,10 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
+#include <linux/mmzone.h>
 #include <linux/slab.h>
 
 #define MAP_BYTES	(64 * IO_TLB_SIZE)
@@ -20,7 +22,24 @@ struct reclaim_test {
 	phys_addr_t maps[MAX_MAPS];
 	unsigned int nr_maps;
 	unsigned long saved_low, saved_high, saved_delay;
+	/* swiotlb_chunk_set_shared() calls seen by fake_set_shared() */
+	unsigned int share_calls;
+	unsigned long shared_chunk;
+	bool shared;
+	int share_err;
 };
+
+/* Records what a CoCo guest would share or make private; may fail */
+static int fake_set_shared(struct io_tlb_reclaim *rc, unsigned long chunk,
+			   bool shared)
+{
+	struct reclaim_test *t = kunit_get_current_test()->priv;
+
+	t->share_calls++;
+	t->shared_chunk = chunk;
+	t->shared = shared;
+	return t->share_err;
+}
 
 static struct io_tlb_reclaim *test_rc(void)
 {
@@ -36,6 +55,33 @@ static bool chunk_lookup_active(struct device *dev, struct io_tlb_reclaim *rc,
 static unsigned long addr_chunk(struct io_tlb_reclaim *rc, phys_addr_t addr)
 {
 	return (addr - rc->pool->start) >> rc->pool->chunk_shift;
+}
+
+/* A lent chunk taken back and owned by the test, its slots withdrawn */
+static unsigned long take_lent_chunk(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	unsigned long chunk;
+
+	lockdep_assert_held(&rc->lock);
+	chunk = swiotlb_pick_chunk(rc);
+	KUNIT_ASSERT_NE(test, chunk, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test,
+			swiotlb_take_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+						pageblock_nr_pages, GFP_KERNEL),
+			0);
+	return chunk;
+}
+
+/* Retire every active chunk above the initial count that has no mapping */
+static void shrink_to_initial(struct io_tlb_reclaim *rc)
+{
+	unsigned long chunk;
+
+	lockdep_assert_held(&rc->lock);
+	for (chunk = rc->nr_chunks; chunk-- > 0 && rc->nr_active > rc->nr_initial;)
+		if (test_bit(chunk, rc->pool->active_chunks))
+			swiotlb_retire_chunk(rc, chunk);
 }
 
 static phys_addr_t test_map(struct kunit *test, struct reclaim_test *t)
@@ -316,6 +362,249 @@ static void reclaim_parse_overprovision(struct kunit *test)
 	}
 }
 
+/*
+ * A chunk boot cannot lend is put into use, and so, in a CoCo guest, must
+ * be shared with the host first: swiotlb_update_mem_attributes() has run
+ * by then and shared only the initial chunks. If sharing fails the chunk
+ * is lost, never active.
+ */
+static void reclaim_kept_chunk_is_shared(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long chunk, active, initial;
+
+	kunit_activate_static_stub(test, swiotlb_chunk_set_shared,
+				   fake_set_shared);
+	mutex_lock(&rc->lock);
+	active = rc->nr_active;
+	initial = rc->nr_initial;
+	chunk = take_lent_chunk(test);
+
+	/* As at boot without a workqueue: the chunk cannot be lent */
+	KUNIT_EXPECT_FALSE(test, swiotlb_lend_withheld_chunk(rc, chunk, false));
+	KUNIT_EXPECT_EQ(test, t->share_calls, 1);
+	KUNIT_EXPECT_EQ(test, t->shared_chunk, chunk);
+	KUNIT_EXPECT_TRUE(test, t->shared);
+	KUNIT_EXPECT_TRUE(test, chunk_lookup_active(t->dev, rc, chunk));
+	KUNIT_EXPECT_EQ(test, rc->nr_active, active + 1);
+	KUNIT_EXPECT_EQ(test, rc->nr_initial, initial + 1);
+	rc->nr_initial = initial;
+
+	/* Lending it again makes it private first */
+	t->share_calls = 0;
+	KUNIT_EXPECT_EQ(test, swiotlb_retire_chunk(rc, chunk), 0);
+	KUNIT_EXPECT_EQ(test, t->share_calls, 1);
+	KUNIT_EXPECT_FALSE(test, t->shared);
+
+	/* Sharing fails: the chunk is lost, not used */
+	chunk = take_lent_chunk(test);
+	t->share_calls = 0;
+	t->share_err = -EIO;
+	KUNIT_EXPECT_FALSE(test, swiotlb_lend_withheld_chunk(rc, chunk, false));
+	KUNIT_EXPECT_EQ(test, t->share_calls, 1);
+	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
+	KUNIT_EXPECT_TRUE(test, test_bit(chunk, rc->lost));
+	KUNIT_EXPECT_EQ(test, rc->nr_active, active);
+	KUNIT_EXPECT_EQ(test, rc->nr_initial, initial);
+
+	/* Undo the loss the test caused: the chunk is merely owned */
+	clear_bit(chunk, rc->lost);
+	rc->nr_lost--;
+	KUNIT_EXPECT_EQ(test,
+			swiotlb_lend_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+						pageblock_nr_pages), 0);
+	mutex_unlock(&rc->lock);
+}
+
+/*
+ * From boot on the page allocator accounts for the whole region, so
+ * lending chunks (initial ones among them) and taking them back changes
+ * neither MemTotal nor the zone's managed pages and watermarks.
+ */
+static void reclaim_accounting_stable(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct zone *zone = page_zone(pfn_to_page(PHYS_PFN(rc->pool->start)));
+	unsigned long total = totalram_pages();
+	unsigned long managed = zone_managed_pages(zone);
+	unsigned long min_wmark = min_wmark_pages(zone);
+	unsigned long chunk, cycles = 0;
+
+	mutex_lock(&rc->lock);
+	/* Lend each free active chunk, initial ones too, and take it back */
+	for (chunk = 0; chunk < rc->nr_chunks && cycles < 8; chunk++) {
+		if (!test_bit(chunk, rc->pool->active_chunks) ||
+		    swiotlb_retire_chunk(rc, chunk))
+			continue;
+		KUNIT_EXPECT_EQ_MSG(test, totalram_pages(), total,
+				    "chunk %lu lent", chunk);
+		KUNIT_EXPECT_EQ(test, zone_managed_pages(zone), managed);
+		KUNIT_ASSERT_EQ(test, swiotlb_grow_chunk(rc, chunk), 0);
+		KUNIT_EXPECT_EQ_MSG(test, totalram_pages(), total,
+				    "chunk %lu taken back", chunk);
+		KUNIT_EXPECT_EQ(test, zone_managed_pages(zone), managed);
+		cycles++;
+	}
+	mutex_unlock(&rc->lock);
+	KUNIT_EXPECT_GT(test, cycles, 0);
+	KUNIT_EXPECT_EQ(test, min_wmark_pages(zone), min_wmark);
+}
+
+/*
+ * A mapping made after a burst that grew the pool lands in a chunk the
+ * pool had before, so that the grown chunks drain and are lent again while
+ * the mapping lives on (a virtio ring in a CoCo guest lives for good).
+ */
+static void reclaim_grown_chunks_drain(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long *before, grows, chunk;
+	unsigned int failures = 0;
+	bool in_grown = false;
+	phys_addr_t tlb;
+
+	before = kunit_kcalloc(test, BITS_TO_LONGS(rc->nr_chunks), sizeof(long),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	bitmap_copy(before, rc->pool->active_chunks, rc->nr_chunks);
+	grows = atomic_long_read(&rc->grow_count);
+	/* Grow as soon as a tenth of what is free now is mapped */
+	swiotlb_set_watermarks(rc, swiotlb_free_slots(rc) * 9 / 10,
+			       swiotlb_free_slots(rc) + rc->chunk_slots);
+	mutex_unlock(&rc->lock);
+
+	/* One area throughout: each CPU starts its searches in its own */
+	migrate_disable();
+	/* The burst: map until a mapping lands in a grown chunk */
+	while (!in_grown && t->nr_maps < MAX_MAPS && failures < 100) {
+		tlb = test_map(test, t);
+		if (tlb == (phys_addr_t)DMA_MAPPING_ERROR) {
+			failures++;
+			flush_workqueue(rc->wq);
+			continue;
+		}
+		in_grown = !test_bit(addr_chunk(rc, tlb), before);
+		flush_workqueue(rc->wq);
+	}
+	test_unmap_all(t);
+	/* The long-lived mapping */
+	tlb = test_map(test, t);
+	migrate_enable();
+	KUNIT_ASSERT_TRUE(test, in_grown);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->grow_count), grows);
+	KUNIT_ASSERT_NE(test, tlb, (phys_addr_t)DMA_MAPPING_ERROR);
+	chunk = addr_chunk(rc, tlb);
+	KUNIT_EXPECT_TRUE_MSG(test, test_bit(chunk, before),
+			      "long-lived mapping in grown chunk %lu", chunk);
+
+	/*
+	 * Idle: the pool shrinks while it has a chunk to spare above the high
+	 * watermark, here the initial size less a chunk, so that the mapping
+	 * does not stop it early. Every grown chunk must go.
+	 */
+	mutex_lock(&rc->lock);
+	swiotlb_set_watermarks(rc, 0, (rc->nr_initial - 1) * rc->chunk_slots);
+	rc->shrink_delay_ms = 0;
+	mutex_unlock(&rc->lock);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+
+	mutex_lock(&rc->lock);
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++)
+		KUNIT_EXPECT_FALSE_MSG(test,
+				       test_bit(chunk, rc->pool->active_chunks) &&
+				       !test_bit(chunk, before),
+				       "grown chunk %lu still active", chunk);
+	mutex_unlock(&rc->lock);
+	KUNIT_EXPECT_NOT_NULL(test, swiotlb_find_pool(t->dev, tlb));
+	KUNIT_EXPECT_EQ(test, memcmp(phys_to_virt(tlb), t->buf, MAP_BYTES), 0);
+}
+
+/*
+ * Unmapping what is not mapped (a driver's double unmap) changes nothing.
+ * With a min_align_mask (NVMe) and an offset inside the slot, the second
+ * unmap would free one more slot each time, making the area count free
+ * slots it does not have.
+ */
+static void reclaim_double_unmap_ignored(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	struct device_dma_parameters *parms;
+	unsigned long area, free;
+	phys_addr_t tlb;
+
+	parms = kunit_kzalloc(test, sizeof(*parms), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, parms);
+	t->dev->dma_parms = parms;
+	dma_set_min_align_mask(t->dev, SZ_4K - 1);
+
+	tlb = swiotlb_tbl_map_single(t->dev, virt_to_phys(t->buf) + 512,
+				     MAP_BYTES / 2, 0, DMA_TO_DEVICE, 0);
+	KUNIT_ASSERT_NE(test, tlb, (phys_addr_t)DMA_MAPPING_ERROR);
+	KUNIT_EXPECT_EQ(test, tlb & (IO_TLB_SIZE - 1), 512);
+	swiotlb_tbl_unmap_single(t->dev, tlb, MAP_BYTES / 2, DMA_TO_DEVICE, 0);
+
+	area = ((tlb - rc->pool->start) >> IO_TLB_SHIFT) / rc->pool->area_nslabs;
+	free = swiotlb_area_free_slots(rc->pool, area);
+	swiotlb_tbl_unmap_single(t->dev, tlb, MAP_BYTES / 2, DMA_TO_DEVICE, 0);
+	KUNIT_EXPECT_EQ(test, swiotlb_area_free_slots(rc->pool, area), free);
+	t->dev->dma_parms = NULL;
+}
+
+/*
+ * What swiotlb_exit() does to each chunk of a lending pool: a lent chunk
+ * and a free active one both become ordinary free movable memory, private
+ * in a CoCo guest, out of swiotlb's use for good. MemTotal does not move.
+ * Runs last: the two chunks stay out of the pool until the next boot.
+ */
+static void reclaim_release_chunks(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long total = totalram_pages();
+	unsigned long lent, active, lost, nr_active;
+	struct page *page;
+
+	kunit_activate_static_stub(test, swiotlb_chunk_set_shared,
+				   fake_set_shared);
+	mutex_lock(&rc->lock);
+	lost = rc->nr_lost;
+	lent = swiotlb_pick_chunk(rc);
+	KUNIT_ASSERT_NE(test, lent, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, swiotlb_grow_chunk(rc, lent), 0);
+	active = lent;
+	lent = swiotlb_pick_chunk(rc);
+	KUNIT_ASSERT_NE(test, lent, ULONG_MAX);
+	nr_active = rc->nr_active;
+
+	KUNIT_EXPECT_EQ(test, swiotlb_release_chunk(rc, lent), 0);
+	page = pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, lent)));
+	KUNIT_EXPECT_EQ(test, get_pageblock_migratetype(page), MIGRATE_MOVABLE);
+	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, lent));
+
+	t->share_calls = 0;
+	KUNIT_EXPECT_EQ(test, swiotlb_release_chunk(rc, active), 0);
+	KUNIT_EXPECT_EQ(test, t->share_calls, 1);
+	KUNIT_EXPECT_FALSE(test, t->shared);
+	page = pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, active)));
+	KUNIT_EXPECT_EQ(test, get_pageblock_migratetype(page), MIGRATE_MOVABLE);
+	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, active));
+	KUNIT_EXPECT_EQ(test, rc->nr_active, nr_active - 1);
+	KUNIT_EXPECT_EQ(test, rc->nr_lost, lost + 2);
+	KUNIT_EXPECT_NE(test, swiotlb_pick_chunk(rc), lent);
+	mutex_unlock(&rc->lock);
+
+	KUNIT_EXPECT_EQ(test, totalram_pages(), total);
+	/* Both are usable by any allocation now: no longer lent */
+	KUNIT_EXPECT_FALSE(test, is_migrate_swiotlb_page(page));
+}
+
 static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_parse_overprovision),
 	KUNIT_CASE(reclaim_find_pool_slot_level),
@@ -323,6 +612,12 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_shrink_spares_live_slot),
 	KUNIT_CASE(reclaim_grow_on_low_wmark),
 	KUNIT_CASE(reclaim_failed_grow_skipped),
+	KUNIT_CASE(reclaim_kept_chunk_is_shared),
+	KUNIT_CASE(reclaim_accounting_stable),
+	KUNIT_CASE(reclaim_grown_chunks_drain),
+	KUNIT_CASE(reclaim_double_unmap_ignored),
+	/* Last: takes two chunks out of the pool */
+	KUNIT_CASE(reclaim_release_chunks),
 	{}
 };
 

@@ -116,6 +116,48 @@ int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 	return 0;
 }
 
+/*
+ * Free pageblocks the caller owns as order-0 pages with one reference each
+ * (see swiotlb_lend_pageblocks()) into the free lists of @migratetype.
+ */
+static int swiotlb_free_owned_pageblocks(unsigned long start_pfn,
+					 unsigned long nr_pages,
+					 int migratetype)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn;
+
+	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+		return -EINVAL;
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageReserved(page) || PageBuddy(page) ||
+		    page_count(page) != 1 || PageCompound(page)) {
+			pr_warn("pfn %#lx is not owned by the caller, not freeing %#lx+%#lx\n",
+				pfn, start_pfn, nr_pages);
+			return -EINVAL;
+		}
+	}
+
+	/*
+	 * No page of these pageblocks is on a free list, so changing their
+	 * type cannot leave a free page on the wrong list.
+	 */
+	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
+		set_pageblock_migratetype(pfn_to_page(pfn), migratetype);
+
+	free_contig_range(start_pfn, nr_pages);
+	/*
+	 * Order-0 frees stop on the per-cpu lists, where the pages would count
+	 * as neither free nor lent and would go to the next movable request
+	 * as if they were MIGRATE_MOVABLE. Flush them to the buddy lists.
+	 */
+	drain_all_pages(page_zone(pfn_to_page(start_pfn)));
+	return 0;
+}
+
 /**
  * swiotlb_lend_pageblocks() - lend pageblocks the caller owns
  * @start_pfn: first page frame of the range, pageblock aligned
@@ -132,38 +174,8 @@ int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
  */
 int swiotlb_lend_pageblocks(unsigned long start_pfn, unsigned long nr_pages)
 {
-	unsigned long end_pfn = start_pfn + nr_pages;
-	unsigned long pfn;
-
-	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
-		return -EINVAL;
-
-	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
-		struct page *page = pfn_to_page(pfn);
-
-		if (PageReserved(page) || PageBuddy(page) ||
-		    page_count(page) != 1 || PageCompound(page)) {
-			pr_warn("pfn %#lx is not owned by the caller, not lending %#lx+%#lx\n",
-				pfn, start_pfn, nr_pages);
-			return -EINVAL;
-		}
-	}
-
-	/*
-	 * No page of these pageblocks is on a free list, so changing their
-	 * type cannot leave a free page on the wrong list.
-	 */
-	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
-		set_pageblock_migratetype(pfn_to_page(pfn), MIGRATE_SWIOTLB);
-
-	free_contig_range(start_pfn, nr_pages);
-	/*
-	 * Order-0 frees stop on the per-cpu lists, where the pages would count
-	 * as neither free nor lent and would go to the next movable request
-	 * as if they were MIGRATE_MOVABLE. Flush them to the buddy lists.
-	 */
-	drain_all_pages(page_zone(pfn_to_page(start_pfn)));
-	return 0;
+	return swiotlb_free_owned_pageblocks(start_pfn, nr_pages,
+					     MIGRATE_SWIOTLB);
 }
 
 /**
@@ -239,4 +251,67 @@ unsigned long swiotlb_pageblocks_used_pages(unsigned long start_pfn,
 		pfn++;
 	}
 	return used;
+}
+
+/**
+ * swiotlb_adopt_reserved_pageblocks() - account boot-reserved pageblocks
+ * @start_pfn: first page frame of the range, pageblock aligned
+ * @nr_pages: number of pages, a multiple of pageblock_nr_pages
+ *
+ * Turns memory reserved with memblock at boot into pages the caller owns,
+ * each an order-0 page with a single reference, as swiotlb_take_pageblocks()
+ * leaves them, and counts them as managed memory. A range that swiotlb
+ * uses from boot on is thus accounted like one it took back, so lending
+ * and taking back pageblocks never changes the managed page counts.
+ *
+ * Context: Process context.
+ * Return: 0 on success, -EINVAL if the range is not pageblock aligned,
+ * crosses a zone or contains a page that is not reserved. Nothing changes
+ * on failure.
+ */
+int swiotlb_adopt_reserved_pageblocks(unsigned long start_pfn,
+				      unsigned long nr_pages)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	unsigned long pfn;
+
+	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+		return -EINVAL;
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
+		if (!PageReserved(pfn_to_page(pfn))) {
+			pr_warn("pfn %#lx is not reserved, not adopting %#lx+%#lx\n",
+				pfn, start_pfn, nr_pages);
+			return -EINVAL;
+		}
+	}
+
+	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		ClearPageReserved(page);
+		init_page_count(page);
+		/* Reserved, never allocated: freeing it later drops no tag */
+		clear_page_tag_ref(page);
+	}
+	adjust_managed_page_count(pfn_to_page(start_pfn), nr_pages);
+	return 0;
+}
+
+/**
+ * swiotlb_release_pageblocks() - give pageblocks to the page allocator for good
+ * @start_pfn: first page frame of the range, pageblock aligned
+ * @nr_pages: number of pages, a multiple of pageblock_nr_pages
+ *
+ * Frees pageblocks the caller owns, as swiotlb_lend_pageblocks() does, but
+ * as ordinary MIGRATE_MOVABLE memory: swiotlb will not take them back.
+ *
+ * Context: Process context.
+ * Return: 0 on success, -EINVAL if the range is misaligned or a page in it
+ * is not owned by the caller; nothing is freed on failure.
+ */
+int swiotlb_release_pageblocks(unsigned long start_pfn, unsigned long nr_pages)
+{
+	return swiotlb_free_owned_pageblocks(start_pfn, nr_pages,
+					     MIGRATE_MOVABLE);
 }

@@ -22,6 +22,9 @@ int swiotlb_take_pageblocks(unsigned long start_pfn, unsigned long nr_pages,
 			    gfp_t gfp_mask);
 unsigned long swiotlb_pageblocks_used_pages(unsigned long start_pfn,
 					    unsigned long nr_pages);
+int swiotlb_adopt_reserved_pageblocks(unsigned long start_pfn,
+				      unsigned long nr_pages);
+int swiotlb_release_pageblocks(unsigned long start_pfn, unsigned long nr_pages);
 #else
 static inline int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 						   unsigned long nr_pages)
