@@ -16,6 +16,11 @@
  * periodic shrink_work lends fully free chunks again once the pool has
  * stayed above its high watermark for a while.
  *
+ * This file holds the chunk state machine (lent, active, lost) with its
+ * ordering protocol, and setting the region up and tearing it down.
+ * When to grow and shrink is decided in swiotlb_reclaim_policy.c; the
+ * debugfs files are in swiotlb_reclaim_debugfs.c.
+ *
  * Memory ordering
  * ---------------
  * swiotlb_find_pool() decides "bounce buffer or not" from
@@ -63,22 +68,20 @@
 
 #include <linux/bitmap.h>
 #include <linux/cc_platform.h>
-#include <linux/debugfs.h>
 #include <linux/init.h>
-#include <linux/jiffies.h>
 #include <linux/kmemleak.h>
 #include <linux/kstrtox.h>
 #include <linux/math64.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/page-swiotlb.h>
-#include <linux/seq_file.h>
 #include <linux/set_memory.h>
 #include <linux/swiotlb.h>
 #include <linux/workqueue.h>
 #include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 
-#include "swiotlb_reclaim.h"
+#include "swiotlb_reclaim_internal.h"
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/swiotlb_reclaim.h>
@@ -95,47 +98,16 @@
  * allocations come from, which it must not crowd out.
  */
 #define SWIOTLB_REGION_MAX_PERCENT	40
-/* A grow round gives up after this many chunks could not be taken */
-#define SWIOTLB_GROW_MAX_FAILURES	4
-/* A chunk that could not be taken is not tried again for this long */
-#define SWIOTLB_GROW_RETRY_DELAY	(5 * HZ)
-/* The map path does not kick a worker that just found nothing to do */
-#define SWIOTLB_KICK_BACKOFF		(HZ / 50 + 1)
-/* How often shrink_work looks for chunks to lend again */
-#define SWIOTLB_SHRINK_PERIOD		(HZ / 2)
-#define SWIOTLB_SHRINK_DELAY_MS		5000
-#define SWIOTLB_SHRINK_DELAY_MS_MAX	(3600 * 1000)
 
 static unsigned int swiotlb_overprovision = 1;
 
-static void swiotlb_grow_work(struct work_struct *work);
-static void swiotlb_shrink_work(struct work_struct *work);
-
-static struct io_tlb_reclaim default_reclaim = {
-	.lock = __MUTEX_INITIALIZER(default_reclaim.lock),
-	.grow_work = __WORK_INITIALIZER(default_reclaim.grow_work,
+struct io_tlb_reclaim swiotlb_default_reclaim = {
+	.lock = __MUTEX_INITIALIZER(swiotlb_default_reclaim.lock),
+	.grow_work = __WORK_INITIALIZER(swiotlb_default_reclaim.grow_work,
 					swiotlb_grow_work),
-	.shrink_work = __DELAYED_WORK_INITIALIZER(default_reclaim.shrink_work,
+	.shrink_work = __DELAYED_WORK_INITIALIZER(swiotlb_default_reclaim.shrink_work,
 						  swiotlb_shrink_work, 0),
 };
-
-/* End of the backoff after a grow round that could not help; see kick */
-static unsigned long kick_after;
-
-/*
- * Is @deadline, set @span jiffies before it ran out, still ahead? Checking
- * the window rather than just time_before() keeps never-set (zero) and
- * long-expired deadlines from looking like future ones.
- */
-static bool swiotlb_before_deadline(unsigned long deadline, unsigned long span)
-{
-	return time_in_range(jiffies, deadline - span, deadline - 1);
-}
-
-static unsigned long swiotlb_chunk_slots(void)
-{
-	return pageblock_nr_pages << (PAGE_SHIFT - IO_TLB_SHIFT);
-}
 
 /**
  * swiotlb_parse_overprovision() - parse "swiotlb_overprovision="
@@ -149,7 +121,8 @@ static unsigned long swiotlb_chunk_slots(void)
  * Return: 0 if @str was valid, -EINVAL if it was rejected (@ratio is 1),
  * -ERANGE if it was too large (@ratio is the maximum).
  */
-static int swiotlb_parse_overprovision(const char *str, unsigned int *ratio)
+VISIBLE_IF_KUNIT int swiotlb_parse_overprovision(const char *str,
+						 unsigned int *ratio)
 {
 	unsigned int val;
 
@@ -278,37 +251,6 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 	return tlb;
 }
 
-static unsigned long swiotlb_chunks_per_area(struct io_tlb_reclaim *rc)
-{
-	return rc->nr_chunks / rc->pool->nareas;
-}
-
-static unsigned long swiotlb_chunk_area(struct io_tlb_reclaim *rc,
-					unsigned long chunk)
-{
-	return chunk / swiotlb_chunks_per_area(rc);
-}
-
-static phys_addr_t swiotlb_chunk_phys(struct io_tlb_reclaim *rc,
-				      unsigned long chunk)
-{
-	return rc->pool->start + ((phys_addr_t)chunk << rc->pool->chunk_shift);
-}
-
-static void *swiotlb_chunk_vaddr(struct io_tlb_reclaim *rc,
-				 unsigned long chunk)
-{
-	return rc->pool->vaddr + ((size_t)chunk << rc->pool->chunk_shift);
-}
-
-static void swiotlb_set_watermarks(struct io_tlb_reclaim *rc,
-				   unsigned long low, unsigned long high)
-{
-	rc->low_wmark = low;
-	rc->high_wmark = high;
-	WRITE_ONCE(rc->area_low_wmark, DIV_ROUND_UP(low, rc->pool->nareas));
-}
-
 /**
  * swiotlb_reclaim_init_pool() - start lending the chunks of a region
  * @pool:	Pool initialised over a region from
@@ -322,7 +264,7 @@ static void swiotlb_set_watermarks(struct io_tlb_reclaim *rc,
 void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 				      unsigned long active_nslabs)
 {
-	struct io_tlb_reclaim *rc = &default_reclaim;
+	struct io_tlb_reclaim *rc = &swiotlb_default_reclaim;
 	unsigned long chunk_slots = swiotlb_chunk_slots();
 	unsigned long nr_chunks = pool->nslabs / chunk_slots;
 	size_t bitmap_bytes = BITS_TO_LONGS(nr_chunks) * sizeof(long);
@@ -392,8 +334,8 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
  * Return: 0, or the error of set_memory_decrypted()/set_memory_encrypted(),
  * after which the chunk's encryption state is unknown.
  */
-static int swiotlb_chunk_set_shared(struct io_tlb_reclaim *rc,
-				    unsigned long chunk, bool shared)
+VISIBLE_IF_KUNIT int swiotlb_chunk_set_shared(struct io_tlb_reclaim *rc,
+					      unsigned long chunk, bool shared)
 {
 	unsigned long vaddr = (unsigned long)swiotlb_chunk_vaddr(rc, chunk);
 
@@ -428,27 +370,13 @@ bool __init swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool)
 }
 
 /**
- * swiotlb_reclaim_kick() - ask for more active slots
- * @pool:	Pool that is short of free slots.
+ * swiotlb_free_slots() - free slots in the active chunks of the pool
+ * @rc:		Lending state.
  *
- * Called from the map path, in any context: never sleeps, never waits.
+ * Return: the sum over the areas; a racy snapshot unless rc->lock and every
+ * area lock are held, good enough for watermark decisions.
  */
-void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
-{
-	struct io_tlb_reclaim *rc = pool->reclaim;
-	struct workqueue_struct *wq;
-
-	/* swiotlb_reclaim_exit() waits for this section before destroying wq */
-	rcu_read_lock();
-	wq = READ_ONCE(rc->wq);
-	if (wq && !swiotlb_before_deadline(READ_ONCE(kick_after),
-					   SWIOTLB_KICK_BACKOFF) &&
-	    !work_pending(&rc->grow_work))
-		queue_work(wq, &rc->grow_work);
-	rcu_read_unlock();
-}
-
-static unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc)
+unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc)
 {
 	unsigned long free = 0;
 	unsigned int i;
@@ -456,46 +384,6 @@ static unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc)
 	for (i = 0; i < rc->pool->nareas; i++)
 		free += swiotlb_area_free_slots(rc->pool, i);
 	return free;
-}
-
-static bool swiotlb_chunk_is_lent(struct io_tlb_reclaim *rc,
-				  unsigned long chunk)
-{
-	return !test_bit(chunk, rc->pool->active_chunks) &&
-	       !test_bit(chunk, rc->lost);
-}
-
-/*
- * The lent chunk to take back next: from the area with the fewest free
- * slots, the one with the fewest pages to migrate. Chunks that failed
- * recently are left alone for a while.
- */
-static unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc)
-{
-	unsigned long best = ULONG_MAX, best_free = ULONG_MAX;
-	unsigned long best_busy = ULONG_MAX;
-	unsigned long chunk;
-
-	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
-		unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-		unsigned long free, busy;
-
-		if (!swiotlb_chunk_is_lent(rc, chunk) ||
-		    swiotlb_before_deadline(rc->retry_after[chunk],
-					    SWIOTLB_GROW_RETRY_DELAY))
-			continue;
-		free = swiotlb_area_free_slots(rc->pool,
-					       swiotlb_chunk_area(rc, chunk));
-		if (free > best_free)
-			continue;
-		busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
-		if (free < best_free || busy < best_busy) {
-			best = chunk;
-			best_free = free;
-			best_busy = busy;
-		}
-	}
-	return best;
 }
 
 static void swiotlb_lose_chunk(struct io_tlb_reclaim *rc, unsigned long chunk,
@@ -547,8 +435,16 @@ static int swiotlb_use_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	return 0;
 }
 
-/* Take a lent chunk back and activate its slots. */
-static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+/**
+ * swiotlb_grow_chunk() - take a lent chunk back and put it into use
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Lent chunk.
+ *
+ * Context: Process context; sleeps while the chunk's pages are migrated.
+ * Return: 0, or the error of swiotlb_take_pageblocks() (the chunk stays
+ * lent) or of swiotlb_use_chunk() (the chunk is lost).
+ */
+int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	size_t bytes = PAGE_SIZE << pageblock_order;
@@ -582,15 +478,18 @@ static int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	return 0;
 }
 
-/*
- * Lend a free active chunk again. See "Memory ordering" at the top of this
- * file for the order of the steps.
+/**
+ * swiotlb_retire_chunk() - lend a free active chunk again
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Active chunk.
+ *
+ * See "Memory ordering" at the top of this file for the order of the steps.
  *
  * Return: 0 if lent, -EBUSY if a slot of the chunk is in use, or another
  * error after which the chunk is back in use or, if its encryption state
  * is unknown, lost.
  */
-static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	u64 start = ktime_get_ns();
@@ -636,121 +535,6 @@ static int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	return 0;
 }
 
-static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
-{
-	/* No workqueue once swiotlb_reclaim_exit() has begun */
-	if (rc->wq && rc->nr_active > rc->nr_initial)
-		queue_delayed_work(rc->wq, &rc->shrink_work,
-				   SWIOTLB_SHRINK_PERIOD);
-}
-
-/*
- * Grow until the high watermark is reached, the region is used up, or
- * too many chunks could not be taken. Every iteration either activates a
- * chunk or counts a failure, so this never spins.
- */
-static void swiotlb_grow(struct io_tlb_reclaim *rc)
-{
-	unsigned int failures = 0;
-	bool progress = false;
-	unsigned long chunk;
-
-	lockdep_assert_held(&rc->lock);
-
-	while (swiotlb_free_slots(rc) < rc->high_wmark) {
-		chunk = swiotlb_pick_chunk(rc);
-		if (chunk == ULONG_MAX)
-			break;
-		if (!swiotlb_grow_chunk(rc, chunk)) {
-			progress = true;
-			continue;
-		}
-		atomic_long_inc(&rc->grow_fail_count);
-		rc->retry_after[chunk] = jiffies + SWIOTLB_GROW_RETRY_DELAY;
-		if (++failures >= SWIOTLB_GROW_MAX_FAILURES)
-			break;
-	}
-
-	/* Kicks that cannot help now would only requeue us in a loop */
-	if (!progress)
-		WRITE_ONCE(kick_after, jiffies + SWIOTLB_KICK_BACKOFF);
-	swiotlb_arm_shrink(rc);
-}
-
-static void swiotlb_grow_work(struct work_struct *work)
-{
-	struct io_tlb_reclaim *rc = container_of(work, struct io_tlb_reclaim,
-						 grow_work);
-
-	mutex_lock(&rc->lock);
-	swiotlb_grow(rc);
-	mutex_unlock(&rc->lock);
-}
-
-/* The active chunk to lend next: a free one in the area with most free */
-static int swiotlb_shrink_one(struct io_tlb_reclaim *rc)
-{
-	unsigned long per_area = swiotlb_chunks_per_area(rc);
-	unsigned int area, best_area = 0;
-	unsigned long best_free = 0, chunk;
-
-	for (area = 0; area < rc->pool->nareas; area++) {
-		unsigned long free = swiotlb_area_free_slots(rc->pool, area);
-
-		if (free >= rc->chunk_slots && free > best_free) {
-			best_free = free;
-			best_area = area;
-		}
-	}
-	if (!best_free)
-		return -ENOENT;
-
-	for (chunk = (best_area + 1) * per_area; chunk-- > best_area * per_area;) {
-		if (test_bit(chunk, rc->pool->active_chunks) &&
-		    !swiotlb_retire_chunk(rc, chunk))
-			return 0;
-	}
-	return -EBUSY;
-}
-
-static void swiotlb_shrink_work(struct work_struct *work)
-{
-	struct io_tlb_reclaim *rc = container_of(to_delayed_work(work),
-						 struct io_tlb_reclaim,
-						 shrink_work);
-	unsigned long delay;
-
-	mutex_lock(&rc->lock);
-	if (rc->nr_active <= rc->nr_initial) {
-		rc->above_high_since = 0;
-		goto out;
-	}
-
-	/* Hysteresis: only shrink with a whole chunk to spare above high */
-	if (swiotlb_free_slots(rc) < rc->high_wmark + rc->chunk_slots) {
-		rc->above_high_since = 0;
-		goto rearm;
-	}
-	if (!rc->above_high_since) {
-		/* 0 means "not above": nudge a zero jiffies by one tick only */
-		rc->above_high_since = jiffies ?: 1;
-		goto rearm;
-	}
-	delay = msecs_to_jiffies(rc->shrink_delay_ms);
-	if (time_before(jiffies, rc->above_high_since + delay))
-		goto rearm;
-
-	while (rc->nr_active > rc->nr_initial &&
-	       swiotlb_free_slots(rc) >= rc->high_wmark + rc->chunk_slots &&
-	       !swiotlb_shrink_one(rc))
-		;
-	rc->above_high_since = 0;
-rearm:
-	swiotlb_arm_shrink(rc);
-out:
-	mutex_unlock(&rc->lock);
-}
-
 /**
  * swiotlb_release_chunk() - give a chunk to the page allocator for good
  * @rc:		Lending state; rc->lock is held.
@@ -765,8 +549,8 @@ out:
  * Return: 0, or an error after which a lent chunk stays lent and an active
  * one stays active, unless its encryption state became unknown (lost).
  */
-static int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
-				 unsigned long chunk)
+VISIBLE_IF_KUNIT int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
+					   unsigned long chunk)
 {
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	int err;
@@ -890,200 +674,6 @@ bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 	return true;
 }
 
-#ifdef CONFIG_DEBUG_FS
-
-/**
- * struct swiotlb_knob - a writable debugfs value
- * @name:	File name, used in messages.
- * @value:	Current value.
- * @set:	Validates and applies a new value under rc->lock; logs why
- *		it refuses one.
- */
-struct swiotlb_knob {
-	const char *name;
-	unsigned long *value;
-	int (*set)(struct io_tlb_reclaim *rc, unsigned long val);
-};
-
-static int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val)
-{
-	if (val >= rc->high_wmark) {
-		pr_warn("io_tlb_low_wmark: %lu must be below io_tlb_high_wmark (%lu); unchanged\n",
-			val, rc->high_wmark);
-		return -EINVAL;
-	}
-	swiotlb_set_watermarks(rc, val, rc->high_wmark);
-	return 0;
-}
-
-static int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val)
-{
-	if (val <= rc->low_wmark || val > rc->pool->nslabs) {
-		pr_warn("io_tlb_high_wmark: %lu must be above io_tlb_low_wmark (%lu) and at most io_tlb_nslabs (%lu); unchanged\n",
-			val, rc->low_wmark, rc->pool->nslabs);
-		return -EINVAL;
-	}
-	swiotlb_set_watermarks(rc, rc->low_wmark, val);
-	return 0;
-}
-
-static int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc,
-				    unsigned long val)
-{
-	if (val > SWIOTLB_SHRINK_DELAY_MS_MAX) {
-		pr_warn("io_tlb_shrink_delay_ms: %lu is more than an hour; unchanged\n",
-			val);
-		return -EINVAL;
-	}
-	rc->shrink_delay_ms = val;
-	return 0;
-}
-
-static int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val)
-{
-	if (val > rc->nr_chunks) {
-		pr_warn("io_tlb_fail_grow: %lu is more than the %lu chunks; unchanged\n",
-			val, rc->nr_chunks);
-		return -EINVAL;
-	}
-	rc->fail_grow = val;
-	return 0;
-}
-
-static struct swiotlb_knob swiotlb_knobs[] = {
-	{ "io_tlb_low_wmark", &default_reclaim.low_wmark,
-	  swiotlb_set_low_wmark },
-	{ "io_tlb_high_wmark", &default_reclaim.high_wmark,
-	  swiotlb_set_high_wmark },
-	{ "io_tlb_shrink_delay_ms", &default_reclaim.shrink_delay_ms,
-	  swiotlb_set_shrink_delay },
-	{ "io_tlb_fail_grow", &default_reclaim.fail_grow,
-	  swiotlb_set_fail_grow },
-};
-
-static int swiotlb_knob_show(struct seq_file *m, void *unused)
-{
-	const struct swiotlb_knob *knob = m->private;
-
-	seq_printf(m, "%lu\n", READ_ONCE(*knob->value));
-	return 0;
-}
-
-static int swiotlb_knob_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, swiotlb_knob_show, inode->i_private);
-}
-
-static ssize_t swiotlb_knob_write(struct file *file, const char __user *ubuf,
-				  size_t count, loff_t *ppos)
-{
-	const struct swiotlb_knob *knob =
-		((struct seq_file *)file->private_data)->private;
-	struct io_tlb_reclaim *rc = &default_reclaim;
-	unsigned long val;
-	int err;
-
-	err = kstrtoul_from_user(ubuf, count, 0, &val);
-	if (err) {
-		pr_warn("%s: not a number from 0 to %lu; unchanged\n",
-			knob->name, ULONG_MAX);
-		return err;
-	}
-
-	mutex_lock(&rc->lock);
-	err = knob->set(rc, val);
-	mutex_unlock(&rc->lock);
-	return err ?: count;
-}
-
-static const struct file_operations swiotlb_knob_fops = {
-	.owner = THIS_MODULE,
-	.open = swiotlb_knob_open,
-	.read = seq_read,
-	.write = swiotlb_knob_write,
-	.llseek = seq_lseek,
-	.release = single_release,
-};
-
-static int swiotlb_active_get(void *data, u64 *val)
-{
-	struct io_tlb_reclaim *rc = data;
-
-	*val = (u64)READ_ONCE(rc->nr_active) * rc->chunk_slots;
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_active_fops, swiotlb_active_get, NULL,
-			 "%llu\n");
-
-static int swiotlb_lent_get(void *data, u64 *val)
-{
-	struct io_tlb_reclaim *rc = data;
-
-	*val = (u64)(rc->nr_chunks - READ_ONCE(rc->nr_active) -
-		     READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lent_fops, swiotlb_lent_get, NULL, "%llu\n");
-
-static int swiotlb_free_get(void *data, u64 *val)
-{
-	*val = swiotlb_free_slots(data);
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_free_fops, swiotlb_free_get, NULL, "%llu\n");
-
-static int swiotlb_lost_get(void *data, u64 *val)
-{
-	struct io_tlb_reclaim *rc = data;
-
-	*val = (u64)READ_ONCE(rc->nr_lost) * rc->chunk_slots;
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lost_fops, swiotlb_lost_get, NULL, "%llu\n");
-
-static int swiotlb_counter_get(void *data, u64 *val)
-{
-	*val = atomic_long_read(data);
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_counter_fops, swiotlb_counter_get, NULL,
-			 "%llu\n");
-
-static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
-{
-	struct dentry *dir = debugfs_lookup("swiotlb", NULL);
-	unsigned int i;
-
-	if (IS_ERR_OR_NULL(dir))
-		return;
-
-	debugfs_create_file("io_tlb_active_nslabs", 0400, dir, rc,
-			    &swiotlb_active_fops);
-	debugfs_create_file("io_tlb_lent_nslabs", 0400, dir, rc,
-			    &swiotlb_lent_fops);
-	debugfs_create_file("io_tlb_active_free", 0400, dir, rc,
-			    &swiotlb_free_fops);
-	debugfs_create_file("io_tlb_lost_nslabs", 0400, dir, rc,
-			    &swiotlb_lost_fops);
-	debugfs_create_file("io_tlb_grow_count", 0400, dir, &rc->grow_count,
-			    &swiotlb_counter_fops);
-	debugfs_create_file("io_tlb_shrink_count", 0400, dir,
-			    &rc->shrink_count, &swiotlb_counter_fops);
-	debugfs_create_file("io_tlb_grow_fail_count", 0400, dir,
-			    &rc->grow_fail_count, &swiotlb_counter_fops);
-	debugfs_create_file("io_tlb_grow_pages_migrated", 0400, dir,
-			    &rc->grow_pages_migrated, &swiotlb_counter_fops);
-	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
-		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
-				    &swiotlb_knobs[i], &swiotlb_knob_fops);
-	dput(dir);
-}
-#else
-static inline void swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
-{
-}
-#endif /* CONFIG_DEBUG_FS */
-
 /**
  * swiotlb_lend_withheld_chunk() - lend a chunk withheld since boot
  * @rc:		Lending state; rc->lock is held.
@@ -1096,8 +686,9 @@ static inline void swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
  *
  * Return: %true if the chunk was lent.
  */
-static bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
-					unsigned long chunk, bool can_lend)
+VISIBLE_IF_KUNIT bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
+						  unsigned long chunk,
+						  bool can_lend)
 {
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 
@@ -1128,7 +719,7 @@ static bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
  */
 static int __init swiotlb_reclaim_lend_init(void)
 {
-	struct io_tlb_reclaim *rc = &default_reclaim;
+	struct io_tlb_reclaim *rc = &swiotlb_default_reclaim;
 	struct io_tlb_pool *pool = rc->pool;
 	unsigned long chunk, pfn, to_lend, kept = 0;
 	struct workqueue_struct *wq;
@@ -1172,17 +763,3 @@ static int __init swiotlb_reclaim_lend_init(void)
 }
 core_initcall(swiotlb_reclaim_lend_init);
 
-/* After swiotlb's own debugfs directory exists (a late_initcall) */
-static int __init swiotlb_reclaim_debugfs_late_init(void)
-{
-	struct io_tlb_reclaim *rc = &default_reclaim;
-
-	if (rc->pool && rc->pool->reclaim == rc)
-		swiotlb_reclaim_debugfs_init(rc);
-	return 0;
-}
-late_initcall_sync(swiotlb_reclaim_debugfs_late_init);
-
-#ifdef CONFIG_SWIOTLB_RECLAIM_KUNIT_TEST
-#include "swiotlb_reclaim_kunit.c"
-#endif

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the swiotlb side of MIGRATE_SWIOTLB. Included from
- * swiotlb_reclaim.c so that they can drive the grow and shrink steps
- * directly. They work on the default pool and need a kernel booted with
+ * KUnit tests for the swiotlb side of MIGRATE_SWIOTLB. They drive the
+ * chunk state changes and the grow and shrink steps directly, on the
+ * default pool, and need a kernel booted with
  * "swiotlb=<n>,force swiotlb_overprovision=<N>".
  */
 
@@ -11,7 +11,10 @@
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
 #include <linux/mmzone.h>
+#include <linux/page-swiotlb.h>
 #include <linux/slab.h>
+
+#include "swiotlb_reclaim_internal.h"
 
 #define MAP_BYTES	(64 * IO_TLB_SIZE)
 #define MAX_MAPS	4096
@@ -43,7 +46,7 @@ static int fake_set_shared(struct io_tlb_reclaim *rc, unsigned long chunk,
 
 static struct io_tlb_reclaim *test_rc(void)
 {
-	return &default_reclaim;
+	return &swiotlb_default_reclaim;
 }
 
 static bool chunk_lookup_active(struct device *dev, struct io_tlb_reclaim *rc,

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs files of an overprovisioned swiotlb pool, in swiotlb/ next to
+ * swiotlb's own: slot counts of the chunk states, counters of the worker,
+ * and the writable tuning and fault-injection knobs, which the policy
+ * (swiotlb_reclaim_policy.c) validates. See
+ * Documentation/core-api/swiotlb-reclaim.rst for what each one means.
+ */
+
+#define pr_fmt(fmt) "swiotlb: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/init.h>
+#include <linux/kstrtox.h>
+#include <linux/seq_file.h>
+#include <linux/swiotlb.h>
+
+#include "swiotlb_reclaim_internal.h"
+
+/**
+ * struct swiotlb_knob - a writable debugfs value
+ * @name:	File name, used in messages.
+ * @value:	Current value.
+ * @set:	Validates and applies a new value under rc->lock; logs why
+ *		it refuses one.
+ */
+struct swiotlb_knob {
+	const char *name;
+	unsigned long *value;
+	int (*set)(struct io_tlb_reclaim *rc, unsigned long val);
+};
+
+static struct swiotlb_knob swiotlb_knobs[] = {
+	{ "io_tlb_low_wmark", &swiotlb_swiotlb_default_reclaim.low_wmark,
+	  swiotlb_set_low_wmark },
+	{ "io_tlb_high_wmark", &swiotlb_swiotlb_default_reclaim.high_wmark,
+	  swiotlb_set_high_wmark },
+	{ "io_tlb_shrink_delay_ms", &swiotlb_swiotlb_default_reclaim.shrink_delay_ms,
+	  swiotlb_set_shrink_delay },
+	{ "io_tlb_fail_grow", &swiotlb_swiotlb_default_reclaim.fail_grow,
+	  swiotlb_set_fail_grow },
+};
+
+static int swiotlb_knob_show(struct seq_file *m, void *unused)
+{
+	const struct swiotlb_knob *knob = m->private;
+
+	seq_printf(m, "%lu\n", READ_ONCE(*knob->value));
+	return 0;
+}
+
+static int swiotlb_knob_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, swiotlb_knob_show, inode->i_private);
+}
+
+static ssize_t swiotlb_knob_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	const struct swiotlb_knob *knob =
+		((struct seq_file *)file->private_data)->private;
+	struct io_tlb_reclaim *rc = &swiotlb_default_reclaim;
+	unsigned long val;
+	int err;
+
+	err = kstrtoul_from_user(ubuf, count, 0, &val);
+	if (err) {
+		pr_warn("%s: not a number from 0 to %lu; unchanged\n",
+			knob->name, ULONG_MAX);
+		return err;
+	}
+
+	mutex_lock(&rc->lock);
+	err = knob->set(rc, val);
+	mutex_unlock(&rc->lock);
+	return err ?: count;
+}
+
+static const struct file_operations swiotlb_knob_fops = {
+	.owner = THIS_MODULE,
+	.open = swiotlb_knob_open,
+	.read = seq_read,
+	.write = swiotlb_knob_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static int swiotlb_active_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)READ_ONCE(rc->nr_active) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_active_fops, swiotlb_active_get, NULL,
+			 "%llu\n");
+
+static int swiotlb_lent_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)(rc->nr_chunks - READ_ONCE(rc->nr_active) -
+		     READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lent_fops, swiotlb_lent_get, NULL, "%llu\n");
+
+static int swiotlb_free_get(void *data, u64 *val)
+{
+	*val = swiotlb_free_slots(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_free_fops, swiotlb_free_get, NULL, "%llu\n");
+
+static int swiotlb_lost_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)READ_ONCE(rc->nr_lost) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lost_fops, swiotlb_lost_get, NULL, "%llu\n");
+
+static int swiotlb_counter_get(void *data, u64 *val)
+{
+	*val = atomic_long_read(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_counter_fops, swiotlb_counter_get, NULL,
+			 "%llu\n");
+
+static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
+{
+	struct dentry *dir = debugfs_lookup("swiotlb", NULL);
+	unsigned int i;
+
+	if (IS_ERR_OR_NULL(dir))
+		return;
+
+	debugfs_create_file("io_tlb_active_nslabs", 0400, dir, rc,
+			    &swiotlb_active_fops);
+	debugfs_create_file("io_tlb_lent_nslabs", 0400, dir, rc,
+			    &swiotlb_lent_fops);
+	debugfs_create_file("io_tlb_active_free", 0400, dir, rc,
+			    &swiotlb_free_fops);
+	debugfs_create_file("io_tlb_lost_nslabs", 0400, dir, rc,
+			    &swiotlb_lost_fops);
+	debugfs_create_file("io_tlb_grow_count", 0400, dir, &rc->grow_count,
+			    &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_shrink_count", 0400, dir,
+			    &rc->shrink_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_grow_fail_count", 0400, dir,
+			    &rc->grow_fail_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_grow_pages_migrated", 0400, dir,
+			    &rc->grow_pages_migrated, &swiotlb_counter_fops);
+	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
+		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
+				    &swiotlb_knobs[i], &swiotlb_knob_fops);
+	dput(dir);
+}
+
+/* After swiotlb's own debugfs directory exists (a late_initcall) */
+static int __init swiotlb_reclaim_debugfs_late_init(void)
+{
+	struct io_tlb_reclaim *rc = &swiotlb_default_reclaim;
+
+	if (rc->pool && rc->pool->reclaim == rc)
+		swiotlb_reclaim_debugfs_init(rc);
+	return 0;
+}
+late_initcall_sync(swiotlb_reclaim_debugfs_late_init);

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the files of an overprovisioned swiotlb pool: the chunk state
+ * machine (swiotlb_reclaim.c), the grow/shrink policy
+ * (swiotlb_reclaim_policy.c) and the debugfs files
+ * (swiotlb_reclaim_debugfs.c). swiotlb.c sees only swiotlb_reclaim.h.
+ */
+#ifndef _KERNEL_DMA_SWIOTLB_RECLAIM_INTERNAL_H
+#define _KERNEL_DMA_SWIOTLB_RECLAIM_INTERNAL_H
+
+#include <linux/bitops.h>
+#include <linux/jiffies.h>
+#include <linux/mmzone.h>
+#include <linux/swiotlb.h>
+#include <linux/workqueue.h>
+
+#include "swiotlb_reclaim.h"
+
+/* A chunk that could not be taken is not tried again for this long */
+#define SWIOTLB_GROW_RETRY_DELAY	(5 * HZ)
+/* Default of io_tlb_shrink_delay_ms */
+#define SWIOTLB_SHRINK_DELAY_MS		5000
+
+/* The default pool's lending state; the only pool that lends */
+extern struct io_tlb_reclaim swiotlb_default_reclaim;
+
+/* swiotlb_reclaim.c: chunk state changes, all under rc->lock */
+unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc);
+int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+
+/* swiotlb_reclaim_policy.c */
+void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
+			    unsigned long high);
+void swiotlb_grow_work(struct work_struct *work);
+void swiotlb_shrink_work(struct work_struct *work);
+int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Static otherwise; for swiotlb_reclaim_kunit.c */
+int swiotlb_parse_overprovision(const char *str, unsigned int *ratio);
+int swiotlb_chunk_set_shared(struct io_tlb_reclaim *rc, unsigned long chunk,
+			     bool shared);
+bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
+				 unsigned long chunk, bool can_lend);
+int swiotlb_release_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc);
+void swiotlb_grow(struct io_tlb_reclaim *rc);
+#endif
+
+/*
+ * Is @deadline, set @span jiffies before it ran out, still ahead? Checking
+ * the window rather than just time_before() keeps never-set (zero) and
+ * long-expired deadlines from looking like future ones.
+ */
+static inline bool swiotlb_before_deadline(unsigned long deadline,
+					   unsigned long span)
+{
+	return time_in_range(jiffies, deadline - span, deadline - 1);
+}
+
+static inline unsigned long swiotlb_chunk_slots(void)
+{
+	return pageblock_nr_pages << (PAGE_SHIFT - IO_TLB_SHIFT);
+}
+
+static inline unsigned long swiotlb_chunks_per_area(struct io_tlb_reclaim *rc)
+{
+	return rc->nr_chunks / rc->pool->nareas;
+}
+
+static inline unsigned long swiotlb_chunk_area(struct io_tlb_reclaim *rc,
+					       unsigned long chunk)
+{
+	return chunk / swiotlb_chunks_per_area(rc);
+}
+
+static inline phys_addr_t swiotlb_chunk_phys(struct io_tlb_reclaim *rc,
+					     unsigned long chunk)
+{
+	return rc->pool->start + ((phys_addr_t)chunk << rc->pool->chunk_shift);
+}
+
+static inline void *swiotlb_chunk_vaddr(struct io_tlb_reclaim *rc,
+					unsigned long chunk)
+{
+	return rc->pool->vaddr + ((size_t)chunk << rc->pool->chunk_shift);
+}
+
+static inline bool swiotlb_chunk_is_lent(struct io_tlb_reclaim *rc,
+					 unsigned long chunk)
+{
+	return !test_bit(chunk, rc->pool->active_chunks) &&
+	       !test_bit(chunk, rc->lost);
+}
+
+#endif /* _KERNEL_DMA_SWIOTLB_RECLAIM_INTERNAL_H */

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * When an overprovisioned swiotlb pool grows and shrinks.
+ *
+ * The map path kicks grow_work when an area runs short of free slots
+ * (swiotlb_reclaim_kick(), any context, never waits). The worker picks lent
+ * chunks, cheapest first in the neediest area, and takes them back until
+ * the free active slots reach the high watermark. shrink_work lends free
+ * chunks again once the pool has stayed a chunk above that watermark for
+ * io_tlb_shrink_delay_ms. How a chunk changes state, and the ordering that
+ * makes it safe, is in swiotlb_reclaim.c.
+ */
+
+#define pr_fmt(fmt) "swiotlb: " fmt
+
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/page-swiotlb.h>
+#include <linux/swiotlb.h>
+#include <linux/workqueue.h>
+#include <kunit/visibility.h>
+
+#include "swiotlb_reclaim_internal.h"
+
+/* A grow round gives up after this many chunks could not be taken */
+#define SWIOTLB_GROW_MAX_FAILURES	4
+/* The map path does not kick a worker that just found nothing to do */
+#define SWIOTLB_KICK_BACKOFF		(HZ / 50 + 1)
+/* How often shrink_work looks for chunks to lend again */
+#define SWIOTLB_SHRINK_PERIOD		(HZ / 2)
+#define SWIOTLB_SHRINK_DELAY_MS_MAX	(3600 * 1000)
+
+/* End of the backoff after a grow round that could not help; see kick */
+static unsigned long kick_after;
+
+/**
+ * swiotlb_set_watermarks() - set the free-slot watermarks
+ * @rc:		Lending state; rc->lock is held (or boot).
+ * @low:	Free active slots under which the pool grows.
+ * @high:	Free active slots growing stops at.
+ *
+ * The map path compares each area with its share of @low, read locklessly.
+ */
+void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
+			    unsigned long high)
+{
+	rc->low_wmark = low;
+	rc->high_wmark = high;
+	WRITE_ONCE(rc->area_low_wmark, DIV_ROUND_UP(low, rc->pool->nareas));
+}
+
+/**
+ * swiotlb_reclaim_kick() - ask for more active slots
+ * @pool:	Pool that is short of free slots.
+ *
+ * Called from the map path, in any context: never sleeps, never waits.
+ */
+void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	struct workqueue_struct *wq;
+
+	/* swiotlb_reclaim_exit() waits for this section before destroying wq */
+	rcu_read_lock();
+	wq = READ_ONCE(rc->wq);
+	if (wq && !swiotlb_before_deadline(READ_ONCE(kick_after),
+					   SWIOTLB_KICK_BACKOFF) &&
+	    !work_pending(&rc->grow_work))
+		queue_work(wq, &rc->grow_work);
+	rcu_read_unlock();
+}
+
+/**
+ * swiotlb_pick_chunk() - the lent chunk to take back next
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * From the area with the fewest free slots, the chunk with the fewest
+ * pages to migrate. Chunks that failed recently are left alone for a while.
+ *
+ * Return: the chunk, or ULONG_MAX if none can be tried now.
+ */
+VISIBLE_IF_KUNIT unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc)
+{
+	unsigned long best = ULONG_MAX, best_free = ULONG_MAX;
+	unsigned long best_busy = ULONG_MAX;
+	unsigned long chunk;
+
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
+		unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+		unsigned long free, busy;
+
+		if (!swiotlb_chunk_is_lent(rc, chunk) ||
+		    swiotlb_before_deadline(rc->retry_after[chunk],
+					    SWIOTLB_GROW_RETRY_DELAY))
+			continue;
+		free = swiotlb_area_free_slots(rc->pool,
+					       swiotlb_chunk_area(rc, chunk));
+		if (free > best_free)
+			continue;
+		busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
+		if (free < best_free || busy < best_busy) {
+			best = chunk;
+			best_free = free;
+			best_busy = busy;
+		}
+	}
+	return best;
+}
+
+static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
+{
+	/* No workqueue once swiotlb_reclaim_exit() has begun */
+	if (rc->wq && rc->nr_active > rc->nr_initial)
+		queue_delayed_work(rc->wq, &rc->shrink_work,
+				   SWIOTLB_SHRINK_PERIOD);
+}
+
+/**
+ * swiotlb_grow() - one grow round
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * Grows until the high watermark is reached, the region is used up, or
+ * too many chunks could not be taken. Every iteration either activates a
+ * chunk or counts a failure, so this never spins.
+ */
+VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
+{
+	unsigned int failures = 0;
+	bool progress = false;
+	unsigned long chunk;
+
+	lockdep_assert_held(&rc->lock);
+
+	while (swiotlb_free_slots(rc) < rc->high_wmark) {
+		chunk = swiotlb_pick_chunk(rc);
+		if (chunk == ULONG_MAX)
+			break;
+		if (!swiotlb_grow_chunk(rc, chunk)) {
+			progress = true;
+			continue;
+		}
+		atomic_long_inc(&rc->grow_fail_count);
+		rc->retry_after[chunk] = jiffies + SWIOTLB_GROW_RETRY_DELAY;
+		if (++failures >= SWIOTLB_GROW_MAX_FAILURES)
+			break;
+	}
+
+	/* Kicks that cannot help now would only requeue us in a loop */
+	if (!progress)
+		WRITE_ONCE(kick_after, jiffies + SWIOTLB_KICK_BACKOFF);
+	swiotlb_arm_shrink(rc);
+}
+
+/**
+ * swiotlb_grow_work() - grow_work: take chunks back after a kick
+ * @work:	&io_tlb_reclaim.grow_work.
+ */
+void swiotlb_grow_work(struct work_struct *work)
+{
+	struct io_tlb_reclaim *rc = container_of(work, struct io_tlb_reclaim,
+						 grow_work);
+
+	mutex_lock(&rc->lock);
+	swiotlb_grow(rc);
+	mutex_unlock(&rc->lock);
+}
+
+/* The active chunk to lend next: a free one in the area with most free */
+static int swiotlb_shrink_one(struct io_tlb_reclaim *rc)
+{
+	unsigned long per_area = swiotlb_chunks_per_area(rc);
+	unsigned int area, best_area = 0;
+	unsigned long best_free = 0, chunk;
+
+	for (area = 0; area < rc->pool->nareas; area++) {
+		unsigned long free = swiotlb_area_free_slots(rc->pool, area);
+
+		if (free >= rc->chunk_slots && free > best_free) {
+			best_free = free;
+			best_area = area;
+		}
+	}
+	if (!best_free)
+		return -ENOENT;
+
+	for (chunk = (best_area + 1) * per_area; chunk-- > best_area * per_area;) {
+		if (test_bit(chunk, rc->pool->active_chunks) &&
+		    !swiotlb_retire_chunk(rc, chunk))
+			return 0;
+	}
+	return -EBUSY;
+}
+
+/**
+ * swiotlb_shrink_work() - shrink_work: lend chunks the pool can spare
+ * @work:	&io_tlb_reclaim.shrink_work.work.
+ *
+ * Queued every SWIOTLB_SHRINK_PERIOD while the pool is above its initial
+ * size; lends free chunks once the pool has stayed a chunk above the high
+ * watermark for io_tlb_shrink_delay_ms.
+ */
+void swiotlb_shrink_work(struct work_struct *work)
+{
+	struct io_tlb_reclaim *rc = container_of(to_delayed_work(work),
+						 struct io_tlb_reclaim,
+						 shrink_work);
+	unsigned long delay;
+
+	mutex_lock(&rc->lock);
+	if (rc->nr_active <= rc->nr_initial) {
+		rc->above_high_since = 0;
+		goto out;
+	}
+
+	/* Hysteresis: only shrink with a whole chunk to spare above high */
+	if (swiotlb_free_slots(rc) < rc->high_wmark + rc->chunk_slots) {
+		rc->above_high_since = 0;
+		goto rearm;
+	}
+	if (!rc->above_high_since) {
+		/* 0 means "not above": nudge a zero jiffies by one tick only */
+		rc->above_high_since = jiffies ?: 1;
+		goto rearm;
+	}
+	delay = msecs_to_jiffies(rc->shrink_delay_ms);
+	if (time_before(jiffies, rc->above_high_since + delay))
+		goto rearm;
+
+	while (rc->nr_active > rc->nr_initial &&
+	       swiotlb_free_slots(rc) >= rc->high_wmark + rc->chunk_slots &&
+	       !swiotlb_shrink_one(rc))
+		;
+	rc->above_high_since = 0;
+rearm:
+	swiotlb_arm_shrink(rc);
+out:
+	mutex_unlock(&rc->lock);
+}
+
+/*
+ * Changes from debugfs, validated here; rc->lock is held. Each returns 0,
+ * or -EINVAL after logging why the value was refused and changing nothing.
+ */
+
+/**
+ * swiotlb_set_low_wmark() - set io_tlb_low_wmark, which must stay below high
+ * @rc:		Lending state.
+ * @val:	New value.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val >= rc->high_wmark) {
+		pr_warn("io_tlb_low_wmark: %lu must be below io_tlb_high_wmark (%lu); unchanged\n",
+			val, rc->high_wmark);
+		return -EINVAL;
+	}
+	swiotlb_set_watermarks(rc, val, rc->high_wmark);
+	return 0;
+}
+
+/**
+ * swiotlb_set_high_wmark() - set io_tlb_high_wmark: above low, at most nslabs
+ * @rc:		Lending state.
+ * @val:	New value.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val <= rc->low_wmark || val > rc->pool->nslabs) {
+		pr_warn("io_tlb_high_wmark: %lu must be above io_tlb_low_wmark (%lu) and at most io_tlb_nslabs (%lu); unchanged\n",
+			val, rc->low_wmark, rc->pool->nslabs);
+		return -EINVAL;
+	}
+	swiotlb_set_watermarks(rc, rc->low_wmark, val);
+	return 0;
+}
+
+/**
+ * swiotlb_set_shrink_delay() - set io_tlb_shrink_delay_ms, at most an hour
+ * @rc:		Lending state.
+ * @val:	New value in milliseconds.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val > SWIOTLB_SHRINK_DELAY_MS_MAX) {
+		pr_warn("io_tlb_shrink_delay_ms: %lu is more than an hour; unchanged\n",
+			val);
+		return -EINVAL;
+	}
+	rc->shrink_delay_ms = val;
+	return 0;
+}
+
+/**
+ * swiotlb_set_fail_grow() - fail the next @val chunk takes (fault injection)
+ * @rc:		Lending state.
+ * @val:	Number of takes to fail, at most the number of chunks.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val > rc->nr_chunks) {
+		pr_warn("io_tlb_fail_grow: %lu is more than the %lu chunks; unchanged\n",
+			val, rc->nr_chunks);
+		return -EINVAL;
+	}
+	rc->fail_grow = val;
+	return 0;
+}
