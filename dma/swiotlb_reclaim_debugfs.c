@@ -31,13 +31,13 @@ struct swiotlb_knob {
 };
 
 static struct swiotlb_knob swiotlb_knobs[] = {
-	{ "io_tlb_low_wmark", &swiotlb_swiotlb_default_reclaim.low_wmark,
+	{ "io_tlb_low_wmark", &swiotlb_default_reclaim.low_wmark,
 	  swiotlb_set_low_wmark },
-	{ "io_tlb_high_wmark", &swiotlb_swiotlb_default_reclaim.high_wmark,
+	{ "io_tlb_high_wmark", &swiotlb_default_reclaim.high_wmark,
 	  swiotlb_set_high_wmark },
-	{ "io_tlb_shrink_delay_ms", &swiotlb_swiotlb_default_reclaim.shrink_delay_ms,
+	{ "io_tlb_shrink_delay_ms", &swiotlb_default_reclaim.shrink_delay_ms,
 	  swiotlb_set_shrink_delay },
-	{ "io_tlb_fail_grow", &swiotlb_swiotlb_default_reclaim.fail_grow,
+	{ "io_tlb_fail_grow", &swiotlb_default_reclaim.fail_grow,
 	  swiotlb_set_fail_grow },
 };
 
