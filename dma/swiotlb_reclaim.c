@@ -71,6 +71,7 @@
 #include <linux/init.h>
 #include <linux/kmemleak.h>
 #include <linux/kstrtox.h>
+#include <linux/log2.h>
 #include <linux/math64.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
@@ -200,7 +201,7 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 							  unsigned long nslabs))
 {
 	unsigned long chunk_slots = swiotlb_chunk_slots();
-	unsigned long max_slots, region = 0;
+	unsigned long max_slots, areas, region = 0;
 	phys_addr_t align = PAGE_SIZE << pageblock_order;
 	unsigned int ratio = swiotlb_overprovision;
 	phys_addr_t usable;
@@ -224,8 +225,18 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 					      ARCH_LOW_ADDRESS_LIMIT);
 	max_slots = div_u64(usable * SWIOTLB_REGION_MAX_PERCENT, 100) >>
 		    IO_TLB_SHIFT;
+	/*
+	 * Each area needs a chunk of its own from the start. With an area per
+	 * CPU, 64 CPUs would make the active part 64 chunks (128 MiB) however
+	 * little "swiotlb=" asks for, more than a plain pool would hold. Use
+	 * fewer areas instead: no more than the chunks asked for. Fewer areas
+	 * mean more CPUs per area lock; the map path holds it only for the
+	 * slot search.
+	 */
+	areas = min_t(unsigned long, *nareas,
+		      rounddown_pow_of_two(DIV_ROUND_UP(*nslabs, chunk_slots)));
 	for (; ratio > 1; ratio--) {
-		region = roundup(*nslabs * ratio, chunk_slots * *nareas);
+		region = roundup(*nslabs * ratio, chunk_slots * areas);
 		if (region > max_slots)
 			continue;
 		if (flags & SWIOTLB_ANY)
@@ -247,7 +258,12 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 			swiotlb_overprovision, SWIOTLB_REGION_MAX_PERCENT,
 			(u64)usable >> 20, ratio);
 
+	if (areas != *nareas)
+		pr_info("swiotlb_overprovision: %lu areas, not %u: each needs an active chunk, and %lu MiB active make %lu chunks\n",
+			areas, *nareas, (*nslabs << IO_TLB_SHIFT) >> 20,
+			DIV_ROUND_UP(*nslabs, chunk_slots));
 	*nslabs = region;
+	*nareas = areas;
 	return tlb;
 }
 
