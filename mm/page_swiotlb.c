@@ -26,6 +26,9 @@
 
 #include "internal.h"
 
+/* Pages of the pageblocks swiotlb has lent and not taken back */
+static atomic_long_t swiotlb_nr_lent_pages = ATOMIC_LONG_INIT(0);
+
 /*
  * Both ends pageblock aligned, all pages present and in one zone: the
  * conditions alloc_contig_range() and the buddy allocator rely on.
@@ -113,6 +116,7 @@ int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 	/* See swiotlb_lend_pageblocks(): pageblock-order frees use pcp lists */
 	drain_all_pages(page_zone(pfn_to_page(start_pfn)));
 	setup_per_zone_wmarks();
+	atomic_long_add(nr_pages, &swiotlb_nr_lent_pages);
 	return 0;
 }
 
@@ -174,8 +178,13 @@ static int swiotlb_free_owned_pageblocks(unsigned long start_pfn,
  */
 int swiotlb_lend_pageblocks(unsigned long start_pfn, unsigned long nr_pages)
 {
-	return swiotlb_free_owned_pageblocks(start_pfn, nr_pages,
-					     MIGRATE_SWIOTLB);
+	int err;
+
+	err = swiotlb_free_owned_pageblocks(start_pfn, nr_pages,
+					    MIGRATE_SWIOTLB);
+	if (!err)
+		atomic_long_add(nr_pages, &swiotlb_nr_lent_pages);
+	return err;
 }
 
 /**
@@ -200,6 +209,7 @@ int swiotlb_take_pageblocks(unsigned long start_pfn, unsigned long nr_pages,
 {
 	unsigned long end_pfn = start_pfn + nr_pages;
 	unsigned long pfn;
+	int ret;
 
 	might_sleep();
 
@@ -214,7 +224,55 @@ int swiotlb_take_pageblocks(unsigned long start_pfn, unsigned long nr_pages,
 		}
 	}
 
-	return alloc_contig_range(start_pfn, end_pfn, MIGRATE_SWIOTLB, gfp_mask);
+	ret = alloc_contig_range(start_pfn, end_pfn, MIGRATE_SWIOTLB, gfp_mask);
+	if (!ret)
+		atomic_long_sub(nr_pages, &swiotlb_nr_lent_pages);
+	return ret;
+}
+
+/**
+ * swiotlb_lent_pages() - how much memory swiotlb lends right now
+ *
+ * Counts the pages of the pageblocks that swiotlb_lend_reserved_pageblocks()
+ * and swiotlb_lend_pageblocks() lent and swiotlb_take_pageblocks() did not
+ * take back, whether they are free or hold movable data: "SwiotlbLent" in
+ * /proc/meminfo, as "CmaTotal" is for CMA. The free ones among them are
+ * NR_FREE_SWIOTLB_PAGES.
+ *
+ * Return: the number of lent pages.
+ */
+unsigned long swiotlb_lent_pages(void)
+{
+	return atomic_long_read(&swiotlb_nr_lent_pages);
+}
+
+/**
+ * swiotlb_skip_straddling_buddy() - skip the free buddy that covers a pfn
+ * @pfn: page frame number
+ *
+ * Looks for a free buddy that starts before @pfn and covers it, as
+ * find_large_buddy() in page_alloc.c does, but without the zone lock.
+ *
+ * Return: the first pfn after that buddy, or @pfn if there is none.
+ */
+static unsigned long swiotlb_skip_straddling_buddy(unsigned long pfn)
+{
+	unsigned int order, buddy_order;
+	unsigned long head;
+
+	for (order = 1; order <= MAX_PAGE_ORDER; order++) {
+		head = pfn & (~0UL << order);
+		if (head == pfn || !PageBuddy(pfn_to_page(head)))
+			continue;
+		/* Racing with the allocator can yield any order */
+		buddy_order = buddy_order_unsafe(pfn_to_page(head));
+		if (buddy_order <= MAX_PAGE_ORDER &&
+		    head + (1UL << buddy_order) > pfn)
+			return head + (1UL << buddy_order);
+		/* A smaller free buddy before @pfn: no larger one covers it */
+		break;
+	}
+	return pfn;
 }
 
 /**
@@ -233,8 +291,14 @@ unsigned long swiotlb_pageblocks_used_pages(unsigned long start_pfn,
 					    unsigned long nr_pages)
 {
 	unsigned long end_pfn = start_pfn + nr_pages;
-	unsigned long pfn = start_pfn, used = 0;
+	unsigned long pfn, used = 0;
 
+	/*
+	 * A free buddy larger than a pageblock (MAX_PAGE_ORDER spans two on
+	 * x86-64) can start before the range: its pages here are free tail
+	 * pages, which PageBuddy() does not flag.
+	 */
+	pfn = swiotlb_skip_straddling_buddy(start_pfn);
 	while (pfn < end_pfn) {
 		struct page *page = pfn_to_page(pfn);
 

@@ -7,16 +7,21 @@
  */
 
 #include <kunit/test.h>
+#include <linux/compaction.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/page-isolation.h>
 #include <linux/page-swiotlb.h>
+#include <linux/page_reporting.h>
+#include <linux/scatterlist.h>
 #include <linux/shmem_fs.h>
 #include <linux/vmstat.h>
 
 #include "internal.h"
+#include "page_reporting.h"
 
 #define TEST_BLOCKS	2
 
@@ -79,6 +84,26 @@ static void lend_range(struct kunit *test, struct swiotlb_range *r)
 {
 	borrow_range(test, r);
 	KUNIT_ASSERT_EQ(test, swiotlb_lend_pageblocks(r->pfn, r->nr_pages), 0);
+}
+
+/*
+ * The watermark tests below need a zone whose ordinary free memory is short
+ * while lent pages are still free. Rather than use up memory, they move one
+ * of the zone's watermarks there for a moment: @extra pages below what is
+ * free when half of the free lent pages are not counted. A check that
+ * counts free lent pages as usable passes there, one that does not fails.
+ * The caller holds the zone lock, so the free counters stay still, and
+ * restores the watermark before dropping it.
+ */
+static unsigned long wmark_between(struct zone *zone, unsigned long extra)
+{
+	long free = zone_page_state(zone, NR_FREE_PAGES);
+	long lent = zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
+	long mark;
+
+	mark = free - (long)READ_ONCE(zone->nr_reserved_highatomic) - lent / 2 -
+	       (long)extra;
+	return mark > 0 ? mark : 0;
 }
 
 static u32 pattern_word(pgoff_t index, unsigned int i)
@@ -151,30 +176,37 @@ static struct file *test_shmem_file(struct kunit *test)
 	return file;
 }
 
-/* Lending, taking and lending again keeps the free counters exact. */
+/*
+ * Lending, taking and lending again keeps the free counters and the count
+ * of lent pages (SwiotlbLent in /proc/meminfo) exact.
+ */
 static void page_swiotlb_counters_exact(struct kunit *test)
 {
+	unsigned long base, lent_base;
 	struct swiotlb_range r;
-	unsigned long base;
 	int cycle;
 
 	borrow_range(test, &r);
 	base = free_swiotlb_pages(r.zone);
+	lent_base = swiotlb_lent_pages();
 
 	for (cycle = 0; cycle < 3; cycle++) {
 		KUNIT_ASSERT_EQ(test, swiotlb_lend_pageblocks(r.pfn, r.nr_pages), 0);
 		KUNIT_EXPECT_TRUE(test, range_is_swiotlb(&r));
 		KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base + r.nr_pages);
+		KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base + r.nr_pages);
 
 		KUNIT_ASSERT_EQ(test, swiotlb_take_pageblocks(r.pfn, r.nr_pages,
 							      GFP_KERNEL), 0);
 		KUNIT_EXPECT_TRUE(test, range_is_swiotlb(&r));
 		KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base);
+		KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base);
 	}
 
 	KUNIT_ASSERT_EQ(test, swiotlb_lend_pageblocks(r.pfn, r.nr_pages), 0);
 	return_range(test, &r);
 	KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base);
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base);
 }
 
 /*
@@ -305,6 +337,12 @@ static void page_swiotlb_isolation_refused(struct kunit *test)
 	KUNIT_EXPECT_NE(test, alloc_contig_range(r.pfn, r.pfn + r.nr_pages,
 						 MIGRATE_MOVABLE,
 						 GFP_KERNEL | __GFP_NOWARN), 0);
+#ifdef CONFIG_CMA
+	/* Nor may cma_alloc(), which isolates as MIGRATE_CMA */
+	KUNIT_EXPECT_NE(test, alloc_contig_range(r.pfn, r.pfn + r.nr_pages,
+						 MIGRATE_CMA,
+						 GFP_KERNEL | __GFP_NOWARN), 0);
+#endif
 	KUNIT_EXPECT_TRUE(test, range_is_swiotlb(&r));
 	KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base);
 
@@ -314,11 +352,12 @@ static void page_swiotlb_isolation_refused(struct kunit *test)
 /* Bad ranges are refused with -EINVAL and change nothing. */
 static void page_swiotlb_bad_ranges(struct kunit *test)
 {
+	unsigned long base, lent_base;
 	struct swiotlb_range r;
-	unsigned long base;
 
 	borrow_range(test, &r);
 	base = free_swiotlb_pages(r.zone);
+	lent_base = swiotlb_lent_pages();
 
 	KUNIT_EXPECT_EQ(test, swiotlb_lend_pageblocks(r.pfn + 1, r.nr_pages),
 			-EINVAL);
@@ -328,15 +367,212 @@ static void page_swiotlb_bad_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, swiotlb_take_pageblocks(r.pfn, r.nr_pages,
 						      GFP_KERNEL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base);
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base);
 	KUNIT_EXPECT_FALSE(test, is_migrate_swiotlb_page(pfn_to_page(r.pfn)));
 
 	free_contig_range(r.pfn, r.nr_pages);
 }
 
+/*
+ * A free buddy larger than a pageblock (MAX_PAGE_ORDER spans two on
+ * x86-64) has its head in the first chunk of the range: the pages of the
+ * second chunk are its tail pages, free as well, not busy.
+ */
+static void page_swiotlb_used_pages_large_buddy(struct kunit *test)
+{
+	unsigned long used[TEST_BLOCKS];
+	struct swiotlb_range r;
+	unsigned int order = 0;
+	struct page *head;
+	int i;
+
+	if (pageblock_order >= MAX_PAGE_ORDER)
+		kunit_skip(test, "no free buddy spans two pageblocks here");
+
+	lend_range(test, &r);
+	head = pfn_to_page(r.pfn);
+
+	/* The zone lock keeps the buddies as they are while we count */
+	spin_lock_irq(&r.zone->lock);
+	if (PageBuddy(head))
+		order = buddy_order(head);
+	for (i = 0; i < TEST_BLOCKS; i++)
+		used[i] = swiotlb_pageblocks_used_pages(r.pfn + i * pageblock_nr_pages,
+							pageblock_nr_pages);
+	spin_unlock_irq(&r.zone->lock);
+
+	/* borrow_range() gives a MAX_PAGE_ORDER-aligned, now free range */
+	KUNIT_EXPECT_GT_MSG(test, order, pageblock_order,
+			    "the lent range is not one free buddy of order %u",
+			    MAX_PAGE_ORDER);
+	for (i = 0; i < TEST_BLOCKS; i++)
+		KUNIT_EXPECT_EQ_MSG(test, used[i], 0,
+				    "chunk %d of a free order-%u buddy: %lu pages counted busy",
+				    i, order, used[i]);
+
+	/* Once taken back, every page of every chunk is busy */
+	KUNIT_ASSERT_EQ(test, swiotlb_take_pageblocks(r.pfn, r.nr_pages,
+						      GFP_KERNEL), 0);
+	for (i = 0; i < TEST_BLOCKS; i++)
+		KUNIT_EXPECT_EQ(test,
+				swiotlb_pageblocks_used_pages(r.pfn + i * pageblock_nr_pages,
+							      pageblock_nr_pages),
+				pageblock_nr_pages);
+	KUNIT_ASSERT_EQ(test, swiotlb_lend_pageblocks(r.pfn, r.nr_pages), 0);
+	return_range(test, &r);
+}
+
+/*
+ * A free lent page is free memory to __isolate_free_page(), as a free CMA
+ * page is: its callers (compaction's free scanner, free page reporting)
+ * use it as a migration target or report it and put it back.
+ */
+static void page_swiotlb_isolate_free_page(struct kunit *test)
+{
+	unsigned long saved, mark = 0, base;
+	struct swiotlb_range r;
+	unsigned int order = 0;
+	struct page *page;
+	int isolated = 0;
+	bool free;
+
+	lend_range(test, &r);
+	base = free_swiotlb_pages(r.zone);
+	page = pfn_to_page(r.pfn);
+
+	spin_lock_irq(&r.zone->lock);
+	free = PageBuddy(page);
+	if (free) {
+		order = buddy_order(page);
+		/* __isolate_free_page() wants min + (1 << order) pages */
+		saved = r.zone->_watermark[WMARK_MIN];
+		mark = wmark_between(r.zone, 1UL << order);
+		WRITE_ONCE(r.zone->_watermark[WMARK_MIN], mark);
+		isolated = __isolate_free_page(page, order);
+		WRITE_ONCE(r.zone->_watermark[WMARK_MIN], saved);
+		if (isolated)
+			__putback_isolated_page(page, order, MIGRATE_SWIOTLB);
+	}
+	spin_unlock_irq(&r.zone->lock);
+
+	KUNIT_EXPECT_TRUE_MSG(test, free, "the lent range's first page is not free");
+	KUNIT_EXPECT_GT(test, mark, 0);
+	KUNIT_EXPECT_EQ_MSG(test, isolated, 1 << order,
+			    "order-%u lent page not isolated with %lu free, %lu free lent, min %lu",
+			    order, zone_page_state(r.zone, NR_FREE_PAGES),
+			    zone_page_state(r.zone, NR_FREE_SWIOTLB_PAGES), mark);
+	KUNIT_EXPECT_TRUE(test, range_is_swiotlb(&r));
+	KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base);
+
+	return_range(test, &r);
+}
+
+/*
+ * Free lent pages are migration targets for compaction (they are movable
+ * pageblocks to suitable_migration_target()), so they count as free memory
+ * when compaction decides whether it can run, as free CMA pages do.
+ */
+static void page_swiotlb_compaction_suitable(struct kunit *test)
+{
+	struct swiotlb_range r;
+	unsigned long saved, mark;
+	bool suitable;
+
+	lend_range(test, &r);
+
+	spin_lock_irq(&r.zone->lock);
+	/* Order-0 compaction wants the min watermark plus compact_gap(0) */
+	saved = r.zone->_watermark[WMARK_MIN];
+	mark = wmark_between(r.zone, compact_gap(0) + r.zone->watermark_boost);
+	WRITE_ONCE(r.zone->_watermark[WMARK_MIN], mark);
+	suitable = compaction_suitable(r.zone, 0, zone_idx(r.zone));
+	WRITE_ONCE(r.zone->_watermark[WMARK_MIN], saved);
+	spin_unlock_irq(&r.zone->lock);
+
+	KUNIT_EXPECT_GT(test, mark, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, suitable,
+			      "compaction unsuitable with %lu free, %lu free lent, min %lu",
+			      zone_page_state(r.zone, NR_FREE_PAGES),
+			      zone_page_state(r.zone, NR_FREE_SWIOTLB_PAGES), mark);
+
+	return_range(test, &r);
+}
+
+#ifdef CONFIG_PAGE_REPORTING
+static const struct swiotlb_range *reported_range;
+static atomic_long_t reported_pages;
+
+static int count_reported(struct page_reporting_dev_info *prdev,
+			  struct scatterlist *sgl, unsigned int nents)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		if (range_has_pfn(reported_range, page_to_pfn(sg_page(sg))))
+			atomic_long_add(sg->length >> PAGE_SHIFT, &reported_pages);
+	return 0;
+}
+
+/*
+ * Free page reporting (virtio-balloon) reports free lent pages as it
+ * reports free CMA pages: its per-zone check counts them as free memory.
+ */
+static void page_swiotlb_page_reporting(struct kunit *test)
+{
+	struct page_reporting_dev_info prdev = { .report = count_reported };
+	unsigned int saved_order = page_reporting_order;
+	unsigned long saved, mark;
+	struct swiotlb_range r;
+	int err, i;
+
+	lend_range(test, &r);
+	reported_range = &r;
+	atomic_long_set(&reported_pages, 0);
+
+	err = page_reporting_register(&prdev);
+	if (err) {
+		return_range(test, &r);
+		kunit_skip(test, "page reporting is in use (%d)", err);
+	}
+
+	/*
+	 * A zone is processed if it has the low watermark plus a full
+	 * report free; the first pass starts PAGE_REPORTING_DELAY from now.
+	 */
+	spin_lock_irq(&r.zone->lock);
+	saved = r.zone->_watermark[WMARK_LOW];
+	mark = wmark_between(r.zone, (PAGE_REPORTING_CAPACITY << page_reporting_order) +
+			     r.zone->watermark_boost);
+	WRITE_ONCE(r.zone->_watermark[WMARK_LOW], mark);
+	spin_unlock_irq(&r.zone->lock);
+
+	for (i = 0; i < 100 && !atomic_long_read(&reported_pages); i++)
+		msleep(100);
+
+	WRITE_ONCE(r.zone->_watermark[WMARK_LOW], saved);
+	page_reporting_unregister(&prdev);
+	page_reporting_order = saved_order;
+
+	KUNIT_EXPECT_GT(test, mark, 0);
+	KUNIT_EXPECT_GT_MSG(test, atomic_long_read(&reported_pages), 0,
+			    "no lent page reported in 10 s (low watermark %lu)",
+			    mark);
+
+	return_range(test, &r);
+}
+#endif
+
 static struct kunit_case page_swiotlb_cases[] = {
 	KUNIT_CASE(page_swiotlb_counters_exact),
 	KUNIT_CASE(page_swiotlb_bad_ranges),
 	KUNIT_CASE(page_swiotlb_isolation_refused),
+	KUNIT_CASE(page_swiotlb_used_pages_large_buddy),
+	KUNIT_CASE(page_swiotlb_isolate_free_page),
+	KUNIT_CASE(page_swiotlb_compaction_suitable),
+#ifdef CONFIG_PAGE_REPORTING
+	KUNIT_CASE_SLOW(page_swiotlb_page_reporting),
+#endif
 	KUNIT_CASE_SLOW(page_swiotlb_movable_uses_lent),
 	KUNIT_CASE_SLOW(page_swiotlb_unmovable_never),
 	KUNIT_CASE_SLOW(page_swiotlb_take_moves_data),

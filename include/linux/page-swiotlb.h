@@ -25,6 +25,7 @@ unsigned long swiotlb_pageblocks_used_pages(unsigned long start_pfn,
 int swiotlb_adopt_reserved_pageblocks(unsigned long start_pfn,
 				      unsigned long nr_pages);
 int swiotlb_release_pageblocks(unsigned long start_pfn, unsigned long nr_pages);
+unsigned long swiotlb_lent_pages(void);
 #else
 static inline int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 						   unsigned long nr_pages)
@@ -43,6 +44,11 @@ static inline int swiotlb_take_pageblocks(unsigned long start_pfn,
 					  gfp_t gfp_mask)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline unsigned long swiotlb_lent_pages(void)
+{
+	return 0;
 }
 #endif
 
