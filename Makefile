@@ -82,7 +82,7 @@ check: kernel
 	@$(SH)/check.sh
 
 run: kernel initramfs
-	@SCENARIO=$${SCENARIO:-$$(test -f $(TOP)/tests/scenarios/demo && echo demo || echo smoke)} $(SH)/boot.sh
+	@SCENARIO=$${SCENARIO:-$$(test -f $(TOP)/tests/scenarios/demo && echo demo || echo smoke)} $(SH)/run.sh
 
 test:
 	@$(SH)/test.sh
