@@ -67,16 +67,16 @@ t_end = float(rows[-1][0]) - t0
 s = ["set terminal pngcairo size 1200,600 font ',10'", "set output 'pool.png'",
      "set title 'make run: the swiotlb pool over the whole demo (sampled every 0.2 s in the guest)'",
      "set xlabel 'seconds since the demo started'", "set ylabel 'MiB'", "set grid",
-     "set key below horizontal", f"set xrange [0:{t_end:.1f}]", "set yrange [0:*]", "set offsets 0, 0, 30, 0"]
+     "set key above horizontal maxrows 1 width -1", f"set xrange [0:{t_end:.1f}]", "set yrange [0:*]", "set offsets 0, 0, 30, 0"]
 for n, (t, ph) in enumerate(starts, 1):
     s.append(f"set arrow {n} from {t:.2f}, graph 0 to {t:.2f}, graph 1 nohead dt 2 lc rgb '#666666'")
     # Alternate heights: a short phase's label would run into the next one.
     s.append(f"set label {n} '{PHASE_TITLE.get(ph, ph)}' at {t:.2f}, graph {0.97 - 0.05 * (n % 2 == 0):.2f} "
              "offset 0.5,0 font ',10'")
-s.append("plot '.pool.dat' u 1:2 w l lw 2.5 lc rgb '#d62728' t 'active (slots of the pool)', "
-         "'' u 1:3 w l lw 1.5 lc rgb '#ff7f0e' t 'used (bounce buffers in flight)', "
-         "'' u 1:4 w l lw 2.5 lc rgb '#1f77b4' t 'lent to the page allocator', "
-         "'' u 1:5 w l lw 2 lc rgb '#2ca02c' t 'free pages in the lent area', "
+s.append("plot '.pool.dat' u 1:2 w l lw 2.5 lc rgb '#d62728' t 'active pool', "
+         "'' u 1:3 w l lw 1.5 lc rgb '#ff7f0e' t 'used (in flight)', "
+         "'' u 1:4 w l lw 2.5 lc rgb '#1f77b4' t 'lent', "
+         "'' u 1:5 w l lw 2 lc rgb '#2ca02c' t 'free lent pages', "
          "'' u 1:6 w l lw 1 dt 3 lc rgb '#7f7f7f' t 'ordinary free memory'")
 if not consolelog.gnuplot("\n".join(s) + "\n", args.out):
     sys.exit(1)
