@@ -29,7 +29,7 @@ export HARNESS_T0 := $(shell date +%s)
 
 help:
 	@echo "MIGRATE_SWIOTLB harness (see README.md)"
-	@echo "  make run          build everything, boot the demo scenario (or smoke)"
+	@echo "  make run          build everything, narrate the demo, plot the pool -> build/run/pool.png"
 	@echo "  make test         deps, kernel, initramfs, kunit, all tests/scenarios/*"
 	@echo "  make deps         install missing Debian packages"
 	@echo "  make kernel       patched (or VARIANT=...) kernel -> build/bzImage"
@@ -82,7 +82,7 @@ check: kernel
 	@$(SH)/check.sh
 
 run: kernel initramfs
-	@SCENARIO=$${SCENARIO:-$$(test -f $(TOP)/tests/scenarios/demo && echo demo || echo smoke)} $(SH)/boot.sh
+	@SCENARIO=$${SCENARIO:-$$(test -f $(TOP)/tests/scenarios/demo && echo demo || echo smoke)} $(SH)/run.sh
 
 test:
 	@$(SH)/test.sh

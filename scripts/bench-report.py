@@ -7,10 +7,8 @@ the "@@BENCH ..." lines and gzip+base64 blocks of tests/bench/*) and
 RAW/boots.csv. Output in OUT: report.md, *.csv, *.png (gnuplot).
 """
 import argparse
-import base64
 import csv
 import datetime
-import gzip
 import json
 import os
 import re
@@ -36,35 +34,13 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # --- parsing ---------------------------------------------------------------
-def kv(line):
-    return dict(re.findall(r"(\w+)=(\S+)", line))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import consolelog  # noqa: E402  (scripts/consolelog.py, shared with demo-plot.py)
 
 
 def parse_log(path):
     """-> (list of (tag, dict)), {block name: bytes}"""
-    recs, blocks = [], {}
-    cur, buf = None, []
-    with open(path, errors="replace") as f:
-        for raw in f:
-            line = raw.replace("\r", "").rstrip("\n")
-            if cur is not None:
-                if line.startswith("@@BENCH-END "):
-                    try:
-                        blocks[cur] = gzip.decompress(base64.b64decode("".join(buf)))
-                    except Exception as e:  # noqa: BLE001
-                        print(f"warning: {path}: block {cur}: {e}", file=sys.stderr)
-                    cur, buf = None, []
-                elif re.fullmatch(r"[A-Za-z0-9+/=]+", line.strip()):
-                    buf.append(line.strip())
-                continue
-            m = re.search(r"@@BENCH-BEGIN (\S+)", line)
-            if m:
-                cur, buf = m.group(1), []
-                continue
-            m = re.search(r"@@BENCH (\w+) (.*)", line)
-            if m:
-                recs.append((m.group(1), kv(m.group(2))))
-    return recs, blocks
+    return consolelog.parse(path, "BENCH")
 
 
 def num(x, default=None):
@@ -256,10 +232,7 @@ def bcol(k, i):
 
 # --- plots -----------------------------------------------------------------
 def gnuplot(script):
-    try:
-        subprocess.run(["gnuplot"], input=script, text=True, check=True, cwd=args.out)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"warning: gnuplot: {e}", file=sys.stderr)
+    consolelog.gnuplot(script, args.out)
 
 
 plots = []

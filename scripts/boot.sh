@@ -4,7 +4,10 @@
 # Environment: SCENARIO (default smoke), VARIANT/DEBUG, CMDLINE (appended),
 # MEM, TIMEOUT (override the scenario's "# mem:" / "# timeout:" headers),
 # DISK_SIZE (default 512M), ICOUNT=1 (deterministic guest time:
-# -icount shift=0,sleep=off), QEMU_EXTRA (extra QEMU arguments).
+# -icount shift=0,sleep=off), QEMU_EXTRA (extra QEMU arguments),
+# CONSOLE_FILTER (a marker, e.g. "@@SAY "; when set, the terminal shows only
+# the console lines holding it, from after the marker, FAIL lines and a
+# kernel panic; the log keeps everything).
 #
 # Exit status: 0 when the guest reported "@@SCENARIO-EXIT <name> 0@@";
 # the scenario's rc when it failed; 124 on TIMEOUT; 125 on a kernel panic;
@@ -79,10 +82,27 @@ info "cmdline: $APPEND"
 info "log: ${LOG#"$TOP"/}"
 echo "\$ ${QEMU[*]}" >"$LOG"
 
+# The console as it comes, or only what the scenario narrates: kernel
+# messages between the narrated lines would bury them.
+show() {
+	local line
+	if [ -z "${CONSOLE_FILTER:-}" ]; then
+		cat
+		return
+	fi
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		*"$CONSOLE_FILTER"*) printf '%s\n' "${line#*"$CONSOLE_FILTER"}" ;;
+		FAIL:* | *"Kernel panic"*) printf '%s\n' "$line" ;;
+		esac
+	done
+}
+
 t0=$(date +%s)
 set +e
 # stdin from /dev/null: QEMU must never wait for (or grab) the terminal.
-timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee -a "$LOG"
+timeout --foreground -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee -a "$LOG" | show
 qrc=${PIPESTATUS[0]}
 set -e
 secs=$(($(date +%s) - t0))

@@ -37,6 +37,10 @@
 #                         up; a KEY given twice counts with its last value).
 #                         bytes_*: what verify_io wrote and read back equal, plus
 #                         IO_WRITTEN / IO_VERIFIED the scenario adds itself
+#   emit_block TAG NAME FILE
+#                         FILE, gzip+base64, between "@@TAG-BEGIN NAME" and
+#                         "@@TAG-END NAME" lines: how a scenario hands data to
+#                         the host (scripts/consolelog.py reads it back)
 
 SCENARIO=${SCENARIO:-$(basename "$0")}
 PHASE=${PHASE:-start}
@@ -202,4 +206,11 @@ stat_report() {
 	echo "@@STAT $SCENARIO grows=$(_n io_tlb_grow_count) shrinks=$(_n io_tlb_shrink_count)" \
 		"migrated=$(_n io_tlb_grow_pages_migrated) grow_fails=$(_n io_tlb_grow_fail_count)" \
 		"oom_kills=${_o:-0} bytes_written=$IO_WRITTEN bytes_verified=$IO_VERIFIED $*@@"
+}
+
+emit_block() {
+	[ -f "$3" ] || fail "emit_block: no file $3"
+	echo "@@$1-BEGIN $2"
+	gzip -c "$3" | base64
+	echo "@@$1-END $2"
 }
