@@ -12,7 +12,18 @@ UPSTREAM_STAMP="$BUILD/upstream.stamp"
 STAGE="$BUILD/stage"                  # scratch: upstream + series, rebuilt every time
 KTREE="$BUILD/linux"                  # patched tree kbuild builds from (mtime-stable)
 UNPATCHED="$BUILD/linux-unpatched"    # copy for the static/dynamic variants
-LOGDIR="$BUILD/logs"
+
+# Guest architecture (ARCH=x86_64, the default, or ARCH=arm64). x86_64 keeps
+# the historical paths directly under build/; arm64's kernels, initramfs,
+# tools image, disks and logs live under build/arm64/ (ABUILD). The source
+# trees (upstream, stage, linux) are shared: one tree, two object dirs.
+case "${ARCH:-x86_64}" in
+x86_64 | x86 | amd64) ARCH=x86_64 ABUILD=$BUILD ;;
+arm64 | aarch64) ARCH=arm64 ABUILD=$BUILD/arm64 ;;
+*) printf 'ERROR: unknown ARCH %s (use x86_64 or arm64)\n' "$ARCH" >&2 && exit 1 ;;
+esac
+export ARCH
+LOGDIR="$ABUILD/logs"
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/migrate-swiotlb-ccache}
 # Absolute paths under build/ are hashed relative to it, so another clone
 # (CI, a second checkout) hits the same cache entries.
@@ -83,16 +94,29 @@ resolve_variant() {
 
 variant_patched() { case "$1" in reclaim | debug | kcsan | reclaim-dynamic) return 0 ;; *) return 1 ;; esac; }
 
+# Per-architecture build facts. CROSS: CROSS_COMPILE for kbuild and the
+# guest helpers (Debian's cross compiler on an x86 host); KARCH_ARGS: what
+# every kbuild make of this architecture is given (CC with ccache);
+# KIMAGE: the kbuild target, KIMAGE_OBJ: where it lands in the object dir.
+if [ "$ARCH" = arm64 ]; then
+	CROSS=aarch64-linux-gnu- KIMAGE=Image KIMAGE_OBJ=arch/arm64/boot/Image
+else
+	CROSS= KIMAGE=bzImage KIMAGE_OBJ=arch/x86/boot/bzImage
+fi
+KARCH_ARGS=(ARCH="$ARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" HOSTCC=gcc)
+
 image_path() {
-	if [ "$1" = reclaim ]; then echo "$BUILD/bzImage"; else echo "$BUILD/$1/bzImage"; fi
+	if [ "$1" = reclaim ]; then echo "$ABUILD/$KIMAGE"; else echo "$ABUILD/$1/$KIMAGE"; fi
 }
 
-objdir() { echo "$BUILD/obj-$1"; }
+objdir() { echo "$ABUILD/obj-$1"; }
 
 srcdir_for() { if variant_patched "$1"; then echo "$KTREE"; else echo "$UNPATCHED"; fi; }
 
-# Config fragments per variant, in merge order.
+# Config fragments per variant, in merge order: the architecture's own
+# fragment, then the shared ones.
 fragments_for() {
+	echo "$TOP/config/$ARCH.config"
 	case "$1" in
 	reclaim) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config" ;;
 	# debug also turns on the dynamic pools, so make test covers reclaim with them
