@@ -29,7 +29,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
 fi
 
 stage "arm64 userland: Debian's arm64 ${TOP_PKGS[*]}, and their libraries into ${ROOT#"$TOP"/}"
-dpkg --print-foreign-architectures | grep -qx arm64 ||
+[[ " $(dpkg --print-foreign-architectures | tr "\n" " ") " == *" arm64 "* ]] ||
 	die "dpkg has no arm64 architecture (make deps adds it: dpkg --add-architecture arm64 && apt-get update)"
 rm -rf "$ROOT"
 mkdir -p "$ROOT" "$DEBS"
