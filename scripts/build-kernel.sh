@@ -31,10 +31,13 @@ cfglog="$LOGDIR/config-$VARIANT.log"
 	die "kernel configuration failed (full log: $cfglog)"
 }
 
-# Every "=y" a fragment asks for must have stuck. Symbols unknown to the
-# tree (e.g. the feature's own before its patches land) only warn.
+# Every "=y" the fragments ask for must have stuck; as in merge_config, the
+# last fragment that sets a symbol wins (arm64-16k.config turns 4K pages
+# off). Symbols unknown to the tree (e.g. the feature's own before its
+# patches land) only warn.
 missing=() unknown=()
-for sym in $(cat $(fragments_for "$VARIANT") | sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=y[[:space:]]*$/\1/p' | sort -u); do
+for sym in $(cat $(fragments_for "$VARIANT") | sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(.*\)$/\1 \2/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set.*/\1 n/p' |
+	awk '{ v[$1] = $2 } END { for (s in v) if (v[s] ~ /^y[[:space:]]*$/) print s }' | sort); do
 	grep -qx "$sym=y" "$OBJ/.config" && continue
 	if grep -rqsE --include='Kconfig*' "^[[:space:]]*(menu)?config[[:space:]]+${sym#CONFIG_}[[:space:]]*$" "$SRC"; then
 		missing+=("$sym (is: $(grep -E "^$sym=|^# $sym is not set" "$OBJ/.config" || echo 'absent: unmet dependency?'))")

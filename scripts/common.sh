@@ -106,12 +106,13 @@ resolve_variant() {
 	fi
 	case "$v" in
 	reclaim | debug | kcsan | static | dynamic | reclaim-dynamic) ;;
-	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static, dynamic or reclaim-dynamic)" ;;
+	reclaim-16k) [ "$ARCH" = arm64 ] || die "VARIANT=reclaim-16k (16K pages) is arm64 only (ARCH=arm64)" ;;
+	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static, dynamic, reclaim-dynamic or, on arm64, reclaim-16k)" ;;
 	esac
 	echo "$v"
 }
 
-variant_patched() { case "$1" in reclaim | debug | kcsan | reclaim-dynamic) return 0 ;; *) return 1 ;; esac; }
+variant_patched() { case "$1" in reclaim | debug | kcsan | reclaim-dynamic | reclaim-16k) return 0 ;; *) return 1 ;; esac; }
 
 image_path() {
 	if [ "$1" = reclaim ]; then echo "$ABUILD/$KIMAGE"; else echo "$ABUILD/$1/$KIMAGE"; fi
@@ -134,6 +135,8 @@ fragments_for() {
 	# reclaim with upstream's dynamic pools, without the debug options: their
 	# transient pools bridge bursts that outrun growth (bench/analysis.md)
 	reclaim-dynamic) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config" ;;
+	# arm64 with 16K pages: 32 MiB pageblocks, so 32 MiB chunks
+	reclaim-16k) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/arm64-16k.config" ;;
 	static) echo "$TOP/config/base.config" ;;
 	dynamic) echo "$TOP/config/base.config $TOP/config/dynamic.config" ;;
 	esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: the full test run behind `make test` (and .ci/run).
 #   deps -> per architecture: kernel (reclaim) -> initramfs -> kunit ->
-#   [check, x86_64 only] -> scenarios
+#   scenarios; then check (static checks, both architectures' objects)
 # Without ARCH, x86_64 runs every tests/scenarios/* and arm64 then runs
 # KUnit and ARM64_SCENARIOS (default: smoke overprovision pagecache
 # bad-input; the rest would add a debug kernel and some 15 minutes of TCG).
@@ -49,10 +49,10 @@ for a in "${RUN_ARCHS[@]}"; do
 		if [ "$v" != reclaim ] && [[ " ${extra[*]} " != *" $v "* ]]; then extra+=("$v"); fi
 	done
 	extra_of[$a]="${extra[*]}"
-	# kernel, initramfs, kunit, [check], extra variants, scenarios
+	# kernel, initramfs, kunit, extra variants, scenarios
 	TOTAL=$((TOTAL + 3 + ${#extra[@]} + $(wc -w <<<"${scen_of[$a]}")))
-	[ "$a" != x86_64 ] || TOTAL=$((TOTAL + 1))
 done
+TOTAL=$((TOTAL + 1)) # check
 STEP=0
 step() {
 	STEP=$((STEP + 1))
@@ -101,8 +101,8 @@ if ! "$TOP/scripts/deps.sh"; then
 	summary
 	exit 1
 fi
-# run_arch ARCH: kernel, initramfs, kunit, check (x86_64) and the scenarios
-# of one architecture.
+# run_arch ARCH: kernel, initramfs, kunit and the scenarios of one
+# architecture.
 run_arch() {
 	local s v rc initramfs_ok=1
 	set_arch "$1"
@@ -117,18 +117,6 @@ run_arch() {
 		rc=0
 		VARIANT=reclaim "$TOP/scripts/kunit.sh" || rc=$?
 		record kunit $rc "$(tail -n 1 "$LOGDIR/kunit.parsed" 2>/dev/null | sed 's/^\[[^]]*\] //') / see ${LOGDIR#"$TOP"/}/kunit.log"
-	fi
-
-	# The static checks look at the series' sources, not at an image: once.
-	if [ "$ARCH" = x86_64 ]; then
-		step "check (checkpatch --strict, kernel-doc, sparse, W=1)"
-		if [ -n "${buildfail[$ARCH/reclaim]:-}" ]; then
-			record check 1 "not run: reclaim kernel build failed"
-		else
-			rc=0
-			"$TOP/scripts/check.sh" || rc=$?
-			record check $rc "$(tail -n 1 "$BUILD/check/summary" 2>/dev/null || echo "see the output above")"
-		fi
 	fi
 
 	for s in ${scen_of[$ARCH]}; do
@@ -146,5 +134,17 @@ run_arch() {
 }
 
 for a in "${RUN_ARCHS[@]}"; do run_arch "$a"; done
+
+# The static checks, once, after every architecture's kernel is built (W=1
+# and sparse run in each object dir).
+step "check (checkpatch --strict, kernel-doc, sparse, W=1 on ${RUN_ARCHS[*]})"
+set_arch "${RUN_ARCHS[0]}"
+if [ -n "${buildfail[$ARCH/reclaim]:-}" ]; then
+	record check 1 "not run: reclaim kernel build failed"
+else
+	rc=0
+	"$TOP/scripts/check.sh" || rc=$?
+	record check $rc "$(tail -n 1 "$BUILD/check/summary" 2>/dev/null || echo "see the output above")"
+fi
 
 summary
