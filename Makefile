@@ -34,7 +34,7 @@ export HARNESS_T0 := $(shell date +%s)
 help:
 	@echo "MIGRATE_SWIOTLB harness (see README.md)"
 	@echo "  make run          build everything, boot the demo scenario (or smoke)"
-	@echo "  make test         deps, kernel, initramfs, kunit, all tests/scenarios/*"
+	@echo "  make test         deps, kernel, initramfs, kunit, all tests/scenarios/*; then arm64 KUnit + subset [ARCH=...]"
 	@echo "  make deps         install missing Debian packages"
 	@echo "  make kernel       patched (or VARIANT=...) kernel -> build/bzImage (ARCH=arm64: build/arm64/Image)"
 	@echo "  make initramfs    build/initramfs.cpio.gz"
