@@ -12,7 +12,7 @@
 # Exit status: 0 when the guest reported "@@SCENARIO-EXIT <name> 0@@";
 # the scenario's rc when it failed; 124 on TIMEOUT; 125 on a kernel panic;
 # 126 when the guest died without reporting. The verdict is also written to
-# build/logs/<scenario>.result.
+# build/logs/<scenario>.result (ARCH=arm64: build/arm64/logs/).
 . "$(dirname "$0")/common.sh"
 
 SCENARIO=${SCENARIO:-smoke}
@@ -30,19 +30,31 @@ TIMEOUT=${TIMEOUT:-$(hdr timeout)}
 TIMEOUT=${TIMEOUT:-600}
 DISK_SIZE=${DISK_SIZE:-512M}
 IMG=$(image_path "$VARIANT")
-INITRD="$BUILD/initramfs.cpio.gz"
-TOOLS_IMG="$BUILD/tools.img" # stress-ng, fio + libraries; /dev/vdb, no iommu_platform
+INITRD="$ABUILD/initramfs.cpio.gz"
+TOOLS_IMG="$ABUILD/tools.img" # stress-ng, fio + libraries; /dev/vdb, no iommu_platform
 LOG="$LOGDIR/$SCENARIO.log"
 RESULT="$LOGDIR/$SCENARIO.result"
-DISK="$BUILD/disk-$SCENARIO.img"
+DISK="$ABUILD/disk-$SCENARIO.img"
 
-[ -f "$IMG" ] || die "no kernel image ${IMG#"$TOP"/}: run 'make kernel VARIANT=$VARIANT' first"
-[ -f "$INITRD" ] && [ -f "$TOOLS_IMG" ] || die "no ${INITRD#"$TOP"/} or ${TOOLS_IMG#"$TOP"/}: run 'make initramfs' first"
+[ -f "$IMG" ] || die "no kernel image ${IMG#"$TOP"/}: run 'make kernel ARCH=$ARCH VARIANT=$VARIANT' first"
+[ -f "$INITRD" ] && [ -f "$TOOLS_IMG" ] || die "no ${INITRD#"$TOP"/} or ${TOOLS_IMG#"$TOP"/}: run 'make initramfs ARCH=$ARCH' first"
 mkdir -p "$LOGDIR"
 
+# The machine: x86_64 is a q35 PC (8250 UART, ACPI); arm64 the virt board
+# (PL011 UART, device tree, PSCI poweroff, GICv2 with the v2m MSI frame) with
+# -cpu max. pauth-impdef=on: QEMU's default pointer-authentication
+# algorithm (QARMA5) costs TCG far more than the implementation-defined one;
+# the guest cannot tell the difference.
 # no_timer_check: under TCG on a loaded host the IO-APIC timer check at boot
 # can fail ("IO-APIC + timer doesn't work!") and panic a healthy kernel.
-APPEND="console=ttyS0 panic=-1 no_timer_check scenario=$SCENARIO $(hdr cmdline) $(variant_cmdline "$VARIANT") ${CMDLINE:-}"
+if [ "$ARCH" = arm64 ]; then
+	MACHINE=(qemu-system-aarch64 -accel tcg -M virt -cpu max,pauth-impdef=on)
+	ARCH_APPEND="console=ttyAMA0"
+else
+	MACHINE=(qemu-system-x86_64 -accel tcg -M q35)
+	ARCH_APPEND="console=ttyS0 no_timer_check"
+fi
+APPEND="$ARCH_APPEND panic=-1 scenario=$SCENARIO $(hdr cmdline) $(variant_cmdline "$VARIANT") ${CMDLINE:-}"
 APPEND=$(echo "$APPEND" | tr -s ' ' | sed 's/ $//')
 
 rm -f "$DISK"
@@ -53,7 +65,7 @@ if ! dd if=/dev/zero of="$DISK" bs=4096 count=1 oflag=direct conv=notrunc 2>/dev
 	CACHE=writeback
 fi
 
-QEMU=(qemu-system-x86_64 -accel tcg -M q35 -smp 2 -m "$MEM" -nographic -no-reboot
+QEMU=("${MACHINE[@]}" -smp 2 -m "$MEM" -nographic -no-reboot
 	-kernel "$IMG" -initrd "$INITRD" -append "$APPEND"
 	-drive "file=$DISK,if=none,id=d0,format=raw,cache=$CACHE"
 	-device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on,serial=scratch
@@ -64,7 +76,7 @@ QEMU=(qemu-system-x86_64 -accel tcg -M q35 -smp 2 -m "$MEM" -nographic -no-reboo
 # min_align_mask, so its unmaps carry sub-slot offsets into swiotlb.
 NVME_SIZE=$(hdr nvme)
 if [ -n "$NVME_SIZE" ]; then
-	NVME_DISK="$BUILD/disk-$SCENARIO-nvme.img"
+	NVME_DISK="$ABUILD/disk-$SCENARIO-nvme.img"
 	rm -f "$NVME_DISK"
 	truncate -s "$NVME_SIZE" "$NVME_DISK"
 	QEMU+=(-drive "file=$NVME_DISK,if=none,id=nvm,format=raw,cache=$CACHE"
@@ -77,7 +89,7 @@ case "${ICOUNT:-}" in 1 | y | yes) QEMU+=(-icount shift=0,sleep=off) ;; esac
 # shellcheck disable=SC2206
 [ -n "${QEMU_EXTRA:-}" ] && QEMU+=(${QEMU_EXTRA})
 
-stage "boot: scenario $SCENARIO, variant $VARIANT (${IMG#"$TOP"/}), mem $MEM, timeout ${TIMEOUT}s"
+stage "boot: scenario $SCENARIO, $ARCH variant $VARIANT (${IMG#"$TOP"/}), mem $MEM, timeout ${TIMEOUT}s"
 info "cmdline: $APPEND"
 info "log: ${LOG#"$TOP"/}"
 echo "\$ ${QEMU[*]}" >"$LOG"
@@ -136,5 +148,5 @@ if [ $rc -eq 0 ] && [ -z "${KEEP_DISK:-}" ]; then rm -f "$DISK" "${NVME_DISK:-}"
 ncomplaints=$(tr -d '\r' <"$LOG" | grep -cE '(BUG:|WARNING:|Oops|general protection|KASAN)' || true)
 [ "$ncomplaints" -eq 0 ] || echo "note: the console log has $ncomplaints BUG/WARNING/Oops/KASAN line(s); see ${LOG#"$TOP"/}"
 echo
-echo "==> boot: scenario $SCENARIO ($VARIANT): $verdict in $(fmt_secs $secs) (log: ${LOG#"$TOP"/})"
+echo "==> boot: scenario $SCENARIO ($ARCH $VARIANT): $verdict in $(fmt_secs $secs) (log: ${LOG#"$TOP"/})"
 exit $rc

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# build-initramfs.sh: build/initramfs.cpio.gz for the test guest.
+# build-initramfs.sh: build/initramfs.cpio.gz for the test guest
+# (ARCH=arm64: build/arm64/initramfs.cpio.gz and build/arm64/tools.img, with
+# Debian's arm64 binaries from scripts/arm64-userland.sh and the helpers
+# built with the cross compiler).
 #   /init                  tests/guest/init
 #   /tests/lib.sh          tests/lib.sh (guest helper library)
 #   /scenarios/*           tests/scenarios/*, tests/harness/* and tests/bench/*
@@ -21,8 +24,9 @@
 . "$(dirname "$0")/common.sh"
 lock_src
 
-OUT="$BUILD/initramfs.cpio.gz"
-TOOLS="$BUILD/tools"
+OUT="$ABUILD/initramfs.cpio.gz"
+TOOLS="$ABUILD/tools"
+CC_GUEST="${CROSS}gcc"
 mkdir -p "$TOOLS"
 stage "initramfs: building ${OUT#"$TOP"/}"
 
@@ -31,7 +35,26 @@ if [ ! -f "$KTREE/tools/testing/selftests/dma/dma_map_benchmark.c" ]; then
 	"$TOP/scripts/prepare-src.sh" reclaim
 fi
 
-# gen_init_cpio lets us create /dev/console without being root.
+# The guest's userland: the host's own Debian binaries on x86_64; Debian's
+# arm64 packages, unpacked into a sysroot, on arm64. GUEST_ROOT prefixes
+# guest paths to find the file on the host.
+if [ "$ARCH" = arm64 ]; then
+	"$TOP/scripts/arm64-userland.sh"
+	GUEST_ROOT="$ABUILD/sysroot"
+else
+	GUEST_ROOT=
+fi
+# tool_libs GUESTPATH: the dynamic loader and shared libraries the tool
+# needs, as guest paths.
+tool_libs() {
+	if [ -n "$GUEST_ROOT" ]; then
+		cat "$GUEST_ROOT/.libs-$(basename "$1")"
+	else
+		ldd "$1" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }'
+	fi
+}
+
+# gen_init_cpio (a host tool) lets us create /dev/console without being root.
 if [ ! -x "$TOOLS/gen_init_cpio" ] || [ "$KTREE/usr/gen_init_cpio.c" -nt "$TOOLS/gen_init_cpio" ]; then
 	gcc -O2 -o "$TOOLS/gen_init_cpio" "$KTREE/usr/gen_init_cpio.c"
 fi
@@ -40,7 +63,7 @@ BENCH_SRC="$KTREE/tools/testing/selftests/dma/dma_map_benchmark.c"
 if [ ! -x "$TOOLS/dma_map_benchmark" ] || [ "$BENCH_SRC" -nt "$TOOLS/dma_map_benchmark" ] ||
 	[ "$KTREE/include/linux/map_benchmark.h" -nt "$TOOLS/dma_map_benchmark" ]; then
 	info "building dma_map_benchmark (static) from ${KTREE#"$TOP"/}"
-	gcc -static -O2 -Wall -D__EXPORTED_HEADERS__ -I "$KTREE/include/uapi" -I "$KTREE/include" \
+	"$CC_GUEST" -static -O2 -Wall -D__EXPORTED_HEADERS__ -I "$KTREE/include/uapi" -I "$KTREE/include" \
 		-o "$TOOLS/dma_map_benchmark" "$BENCH_SRC" ||
 		die "dma_map_benchmark does not build with -I include/uapi -I include"
 fi
@@ -51,7 +74,7 @@ for src in "$TOP"/tests/guest/src/*.c; do
 	bin="$TOOLS/$(basename "$src" .c)"
 	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
 		info "building $(basename "$bin") (static) from ${src#"$TOP"/}"
-		gcc -static -O2 -Wall -Werror -o "$bin" "$src" || die "guest helper ${src#"$TOP"/} does not build"
+		"$CC_GUEST" -static -O2 -Wall -Werror -o "$bin" "$src" || die "guest helper ${src#"$TOP"/} does not build"
 	fi
 done
 
@@ -86,11 +109,13 @@ echo "nod /dev/console 0600 0 0 c 5 1" >>"$LIST"
 echo "nod /dev/null 0666 0 0 c 1 3" >>"$LIST"
 
 # busybox + applets
-BB=/bin/busybox # busybox-static's; the busybox package would be dynamic
+BB=$GUEST_ROOT/bin/busybox # busybox-static's; the busybox package would be dynamic
 [ -x "$BB" ] || die "busybox-static is not installed (make deps)"
 add_file /bin/busybox "$BB" 0755
 n=0
-for a in $("$BB" --list-full); do
+# The applet list comes from the host's busybox-static (the arm64 binary
+# cannot run here); both are the same Debian source and configuration.
+for a in $(/bin/busybox --list-full); do
 	[ "$a" = bin/busybox ] && continue
 	add_link "/$a" /bin/busybox
 	n=$((n + 1))
@@ -98,13 +123,17 @@ done
 info "busybox: $n applets"
 
 # dynamically linked Debian tools + their libraries + the dynamic loader
-TOOLS_ROOT="$BUILD/tools-root"
-TOOLS_IMG="$BUILD/tools.img"
+TOOLS_ROOT="$ABUILD/tools-root"
+TOOLS_IMG="$ABUILD/tools.img"
 rm -rf "$TOOLS_ROOT"
 mkdir -p "$TOOLS_ROOT/bin" "$TOOLS_ROOT/lib"
 add_dir /opt/tools
 for tool in stress-ng fio; do
-	p=$(command -v "$tool") || die "$tool is not installed (make deps)"
+	if [ -n "$GUEST_ROOT" ]; then
+		p="$GUEST_ROOT/usr/bin/$tool"
+	else
+		p=$(command -v "$tool") || die "$tool is not installed (make deps)"
+	fi
 	if [ -n "${TOOLS_IN_INITRAMFS:-}" ]; then
 		add_file "/usr/bin/$tool" "$p" 0755
 	else
@@ -113,12 +142,12 @@ for tool in stress-ng fio; do
 	fi
 	while read -r lib; do
 		if [ -n "${TOOLS_IN_INITRAMFS:-}" ]; then
-			add_file "$lib" "$lib" 0755
+			add_file "$lib" "$GUEST_ROOT$lib" 0755
 		else
-			cp -L "$lib" "$TOOLS_ROOT/lib/$(basename "$lib")"
+			cp -L "$GUEST_ROOT$lib" "$TOOLS_ROOT/lib/$(basename "$lib")"
 			add_link "$lib" "/opt/tools/lib/$(basename "$lib")"
 		fi
-	done < <(ldd "$p" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }')
+	done < <(tool_libs "$p")
 done
 # The image is always built (boot.sh always attaches it); with
 # TOOLS_IN_INITRAMFS=1 it is just not used.

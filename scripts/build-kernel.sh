@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-kernel.sh [VARIANT]: prepare the source, configure and build bzImage.
+# build-kernel.sh [VARIANT]: prepare the source, configure and build the kernel image (bzImage, or Image for ARCH=arm64).
 . "$(dirname "$0")/common.sh"
 lock_src
 
@@ -14,11 +14,11 @@ SRC=$(srcdir_for "$VARIANT")
 OBJ=$(objdir "$VARIANT")
 IMG=$(image_path "$VARIANT")
 JOBS=${JOBS:-$(nproc)}
-KMAKE=(make -C "$SRC" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc)
+KMAKE=(make -C "$SRC" O="$OBJ" "${KARCH_ARGS[@]}")
 mkdir -p "$OBJ" "$CCACHE_DIR" "$LOGDIR"
 
 # --- configuration --------------------------------------------------------
-stage "config: allnoconfig + $(for f in $(fragments_for "$VARIANT"); do printf '%s ' "${f#"$TOP"/}"; done)($VARIANT)"
+stage "config ($ARCH): allnoconfig + $(for f in $(fragments_for "$VARIANT"); do printf '%s ' "${f#"$TOP"/}"; done)($VARIANT)"
 for f in $(fragments_for "$VARIANT"); do [ -f "$f" ] || die "config fragment $f missing"; done
 [ -f "$OBJ/.config" ] && cp -p "$OBJ/.config" "$OBJ/.config.prev"
 cfglog="$LOGDIR/config-$VARIANT.log"
@@ -31,10 +31,13 @@ cfglog="$LOGDIR/config-$VARIANT.log"
 	die "kernel configuration failed (full log: $cfglog)"
 }
 
-# Every "=y" a fragment asks for must have stuck. Symbols unknown to the
-# tree (e.g. the feature's own before its patches land) only warn.
+# Every "=y" the fragments ask for must have stuck; as in merge_config, the
+# last fragment that sets a symbol wins (arm64-16k.config turns 4K pages
+# off). Symbols unknown to the tree (e.g. the feature's own before its
+# patches land) only warn.
 missing=() unknown=()
-for sym in $(cat $(fragments_for "$VARIANT") | sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=y[[:space:]]*$/\1/p' | sort -u); do
+for sym in $(cat $(fragments_for "$VARIANT") | sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(.*\)$/\1 \2/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set.*/\1 n/p' |
+	awk '{ v[$1] = $2 } END { for (s in v) if (v[s] ~ /^y[[:space:]]*$/) print s }' | sort); do
 	grep -qx "$sym=y" "$OBJ/.config" && continue
 	if grep -rqsE --include='Kconfig*' "^[[:space:]]*(menu)?config[[:space:]]+${sym#CONFIG_}[[:space:]]*$" "$SRC"; then
 		missing+=("$sym (is: $(grep -E "^$sym=|^# $sym is not set" "$OBJ/.config" || echo 'absent: unmet dependency?'))")
@@ -63,11 +66,11 @@ if [ -n "${CONFIG_ONLY:-}" ]; then
 fi
 
 # --- build ----------------------------------------------------------------
-stage "build: bzImage ($VARIANT, -j$JOBS, CC='ccache gcc', O=${OBJ#"$TOP"/})"
+stage "build: $KIMAGE ($ARCH $VARIANT, -j$JOBS, CC='ccache ${CROSS}gcc', O=${OBJ#"$TOP"/})"
 buildlog="$LOGDIR/kernel-$VARIANT.log"
 tb=$(date +%s)
 set +e
-"${KMAKE[@]}" -j"$JOBS" bzImage 2>&1 | tee "$buildlog"
+"${KMAKE[@]}" -j"$JOBS" "$KIMAGE" 2>&1 | tee "$buildlog"
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" -ne 0 ]; then
@@ -76,7 +79,7 @@ if [ "$rc" -ne 0 ]; then
 	die "kernel build ($VARIANT) failed (full log: $buildlog)"
 fi
 mkdir -p "$(dirname "$IMG")"
-cp "$OBJ/arch/x86/boot/bzImage" "$IMG.tmp" && mv "$IMG.tmp" "$IMG"
-stage "kernel $VARIANT ready: ${IMG#"$TOP"/} ($(du -h "$IMG" | cut -f1), Linux $(kernel_version "$SRC"))," \
+cp "$OBJ/$KIMAGE_OBJ" "$IMG.tmp" && mv "$IMG.tmp" "$IMG"
+stage "kernel $ARCH $VARIANT ready: ${IMG#"$TOP"/} ($(du -h "$IMG" | cut -f1), Linux $(kernel_version "$SRC"))," \
 	"compile $(fmt_secs $(($(date +%s) - tb))), total $(fmt_secs $(($(date +%s) - T0)))"
 ccache -s 2>/dev/null | grep -iE 'hits|misses' | head -3 | sed 's/^/    ccache: /' || true

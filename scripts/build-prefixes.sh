@@ -13,6 +13,9 @@
 # and obj-off, sit next to it as build/obj-reclaim sits next to
 # build/linux: under CCACHE_BASEDIR the compiler sees the same relative
 # paths, so whatever a prefix shares with the full series is a cache hit.
+# Without ARCH both architectures are built (arm64's object dirs are
+# build/prefix/arm64/obj-*, two levels down like build/arm64/obj-reclaim);
+# ARCH=x86_64 or ARCH=arm64 builds that one only.
 . "$(dirname "$0")/common.sh"
 
 TREE="$BUILD/tree"
@@ -42,10 +45,11 @@ fi
 configure() { # configure MODE OBJ
 	local mode=$1 obj=$2 frags
 	if [ "$mode" = on ]; then frags=$(fragments_for reclaim); else frags=$(fragments_for static); fi
-	make -C "$WT" O="$obj" ARCH=x86_64 allnoconfig >/dev/null &&
+	make -C "$WT" O="$obj" "${KARCH_ARGS[@]}" allnoconfig >/dev/null &&
 		(cd "$WT" && ./scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" $frags >/dev/null) &&
-		make -C "$WT" O="$obj" ARCH=x86_64 olddefconfig >/dev/null
+		make -C "$WT" O="$obj" "${KARCH_ARGS[@]}" olddefconfig >/dev/null
 }
+if [ -n "$ARCH_ASKED" ]; then ARCHS=("$ARCH"); else ARCHS=(x86_64 arm64); fi
 
 declare -a rows=()
 built=0
@@ -56,16 +60,18 @@ for ((k = 1; k <= N; k++)); do
 	git -C "$WT" checkout -q --detach "$c"
 	# Files this patch touches: warnings in them are the patch's own.
 	mapfile -t touched < <(g diff --name-only "$c~1" "$c" -- '*.c' '*.h')
-	for mode in on off; do
-		obj="$BUILD/prefix/obj-$mode"
-		log="$OUTDIR/$k-$mode.log"
-		stage "prefix $k/$N ($mode): $subj"
+	for combo in "${ARCHS[@]/%/:on}" "${ARCHS[@]/%/:off}"; do
+		mode=${combo#*:}
+		set_arch "${combo%:*}"
+		if [ "$ARCH" = x86_64 ]; then obj="$BUILD/prefix/obj-$mode"; else obj="$BUILD/prefix/$ARCH/obj-$mode"; fi
+		log="$OUTDIR/$k-$ARCH-$mode.log"
+		stage "prefix $k/$N ($ARCH, $mode): $subj"
 		t0=$(date +%s)
 		rc=0
 		mkdir -p "$obj"
 		configure "$mode" "$obj" >"$log" 2>&1 || rc=$?
 		if [ $rc -eq 0 ]; then
-			make -C "$WT" O="$obj" ARCH=x86_64 CC="ccache gcc" HOSTCC=gcc -j"$JOBS" bzImage \
+			make -C "$WT" O="$obj" "${KARCH_ARGS[@]}" -j"$JOBS" "$KIMAGE" \
 				>>"$log" 2>&1 || rc=$?
 		fi
 		secs=$(($(date +%s) - t0))
@@ -85,7 +91,7 @@ for ((k = 1; k <= N; k++)); do
 		fi
 		if [ "$verdict" = ok ]; then built=$((built + 1)); else failed=$((failed + 1)); fi
 		info "$verdict in $(fmt_secs $secs) ($reclaim; log ${log#"$TOP"/})"
-		rows+=("$(printf '%d/%d  %-3s  %-48.48s  %s' "$k" "$N" "$mode" "$subj" "$verdict")")
+		rows+=("$(printf '%d/%d  %-6s  %-3s  %-48.48s  %s' "$k" "$N" "$ARCH" "$mode" "$subj" "$verdict")")
 	done
 done
 

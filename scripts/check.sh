@@ -4,7 +4,9 @@
 #      formatted with git format-patch): no ERROR, WARNING or CHECK;
 #   2. scripts/kernel-doc -none -Wall on the new files: no warning;
 #   3. sparse (C=2) and W=1 on the objects of the new files and swiotlb.c,
-#      in the reclaim object directory: no warning in those files.
+#      in the reclaim object directory of ARCH (default x86_64; make check
+#      builds it) and of the other architecture if it has been built (make
+#      test builds both before it checks): no warning in those files.
 # Each failure names the file and the finding.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/series.sh"
@@ -12,7 +14,6 @@
 cd "$TOP"
 OUT="$BUILD/check"
 LINUX="$BUILD/linux"
-OBJ="$BUILD/obj-reclaim"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 problems=0
@@ -50,25 +51,36 @@ else
 	info "clean: ${NEWC[*]}"
 fi
 
-stage "check: sparse (C=2) and W=1"
-[ -f "$OBJ/.config" ] || die "no ${OBJ#"$TOP"/}: run 'make kernel' first"
 mapfile -t OBJS < <(printf '%s\n' "${NEWC[@]}" kernel/dma/swiotlb.c | grep '\.c$' |
 	grep -v '_kunit\.c$' | sed 's/\.c$/.o/')
 # The dma KUnit file is compiled as part of swiotlb_reclaim.o.
 OBJS+=(mm/page_swiotlb_kunit.o)
-make -C "$LINUX" O="$OBJ" ARCH=x86_64 CC="ccache gcc" C=2 W=1 "${OBJS[@]}" >"$OUT/sparse.out" 2>&1 ||
-	{ tail -n 20 "$OUT/sparse.out"; die "building ${OBJS[*]} with C=2 W=1 failed"; }
 pattern=$(printf '%s\n' "${NEWC[@]}" kernel/dma/swiotlb.c | sed 's|.*/||; s|\.|\\.|g' | paste -sd'|')
-bad=$(grep -E "($pattern):[0-9]+:[0-9]+: (warning|error)" "$OUT/sparse.out" || true)
-if [ -n "$bad" ]; then
-	echo "$bad"
-	problems=$((problems + $(echo "$bad" | wc -l)))
-else
-	info "clean: ${OBJS[*]}"
-fi
+checked=()
+required=$ARCH
+for a in x86_64 arm64; do
+	set_arch "$a"
+	OBJ=$(objdir reclaim)
+	if [ ! -f "$OBJ/.config" ]; then
+		[ "$a" != "$required" ] || die "no ${OBJ#"$TOP"/}: run 'make kernel ARCH=$a' first"
+		info "$a: no ${OBJ#"$TOP"/}, not checked (make kernel ARCH=$a first)"
+		continue
+	fi
+	stage "check: sparse (C=2) and W=1 ($a)"
+	make -C "$LINUX" O="$OBJ" "${KARCH_ARGS[@]}" C=2 W=1 "${OBJS[@]}" >"$OUT/sparse-$a.out" 2>&1 ||
+		{ tail -n 20 "$OUT/sparse-$a.out"; die "building ${OBJS[*]} with C=2 W=1 ($a) failed"; }
+	bad=$(grep -E "($pattern):[0-9]+:[0-9]+: (warning|error)" "$OUT/sparse-$a.out" || true)
+	if [ -n "$bad" ]; then
+		echo "$bad"
+		problems=$((problems + $(echo "$bad" | wc -l)))
+	else
+		info "clean ($a): ${OBJS[*]}"
+	fi
+	checked+=("$a")
+done
 
 if [ $problems -ne 0 ]; then
 	echo "check: $problems finding(s) (logs in ${OUT#"$TOP"/})" | tee "$OUT/summary"
 	exit 1
 fi
-echo "check: PASS (checkpatch --strict, kernel-doc, sparse and W=1 clean)" | tee "$OUT/summary"
+echo "check: PASS (checkpatch --strict, kernel-doc, sparse and W=1 clean on ${checked[*]})" | tee "$OUT/summary"

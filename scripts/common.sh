@@ -12,7 +12,35 @@ UPSTREAM_STAMP="$BUILD/upstream.stamp"
 STAGE="$BUILD/stage"                  # scratch: upstream + series, rebuilt every time
 KTREE="$BUILD/linux"                  # patched tree kbuild builds from (mtime-stable)
 UNPATCHED="$BUILD/linux-unpatched"    # copy for the static/dynamic variants
-LOGDIR="$BUILD/logs"
+
+# ARCH_ASKED: the architecture the user asked for (empty: none; make test
+# then runs both).
+ARCH_ASKED=${ARCH:-}
+
+# set_arch ARCH: the guest architecture (x86_64, the default, or arm64) and
+# everything derived from it. x86_64 keeps the historical paths directly
+# under build/; arm64's kernels, initramfs, tools image, disks and logs live
+# under build/arm64/ (ABUILD). The source trees (upstream, stage, linux) are
+# shared: one tree, one object dir per architecture and variant.
+# CROSS: CROSS_COMPILE for kbuild and the guest helpers (Debian's cross
+# compiler); KARCH_ARGS: what every kbuild make of the architecture gets (CC
+# with ccache); KIMAGE: the kbuild target, KIMAGE_OBJ: where it lands.
+set_arch() {
+	case "${1:-x86_64}" in
+	x86_64 | x86 | amd64)
+		ARCH=x86_64 ABUILD=$BUILD CROSS=
+		KIMAGE=bzImage KIMAGE_OBJ=arch/x86/boot/bzImage
+		;;
+	arm64 | aarch64)
+		ARCH=arm64 ABUILD=$BUILD/arm64 CROSS=aarch64-linux-gnu-
+		KIMAGE=Image KIMAGE_OBJ=arch/arm64/boot/Image
+		;;
+	*) die "unknown ARCH '$1' (use x86_64 or arm64)" ;;
+	esac
+	export ARCH
+	LOGDIR="$ABUILD/logs"
+	KARCH_ARGS=(ARCH="$ARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" HOSTCC=gcc)
+}
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/migrate-swiotlb-ccache}
 # Absolute paths under build/ are hashed relative to it, so another clone
 # (CI, a second checkout) hits the same cache entries.
@@ -40,6 +68,8 @@ die() {
 	printf '\nERROR: %s\n' "$*" >&2
 	exit 1
 }
+
+set_arch "$ARCH_ASKED"
 
 # need_space DIR MIB WHAT: die with a plain message when the filesystem
 # holding DIR has less than MIB MiB free. A full disk otherwise shows up
@@ -76,23 +106,26 @@ resolve_variant() {
 	fi
 	case "$v" in
 	reclaim | debug | kcsan | static | dynamic | reclaim-dynamic) ;;
-	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static, dynamic or reclaim-dynamic)" ;;
+	reclaim-16k) [ "$ARCH" = arm64 ] || die "VARIANT=reclaim-16k (16K pages) is arm64 only (ARCH=arm64)" ;;
+	*) die "unknown VARIANT '$v' (use reclaim, debug, kcsan, static, dynamic, reclaim-dynamic or, on arm64, reclaim-16k)" ;;
 	esac
 	echo "$v"
 }
 
-variant_patched() { case "$1" in reclaim | debug | kcsan | reclaim-dynamic) return 0 ;; *) return 1 ;; esac; }
+variant_patched() { case "$1" in reclaim | debug | kcsan | reclaim-dynamic | reclaim-16k) return 0 ;; *) return 1 ;; esac; }
 
 image_path() {
-	if [ "$1" = reclaim ]; then echo "$BUILD/bzImage"; else echo "$BUILD/$1/bzImage"; fi
+	if [ "$1" = reclaim ]; then echo "$ABUILD/$KIMAGE"; else echo "$ABUILD/$1/$KIMAGE"; fi
 }
 
-objdir() { echo "$BUILD/obj-$1"; }
+objdir() { echo "$ABUILD/obj-$1"; }
 
 srcdir_for() { if variant_patched "$1"; then echo "$KTREE"; else echo "$UNPATCHED"; fi; }
 
-# Config fragments per variant, in merge order.
+# Config fragments per variant, in merge order: the architecture's own
+# fragment, then the shared ones.
 fragments_for() {
+	echo "$TOP/config/$ARCH.config"
 	case "$1" in
 	reclaim) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config" ;;
 	# debug also turns on the dynamic pools, so make test covers reclaim with them
@@ -102,6 +135,8 @@ fragments_for() {
 	# reclaim with upstream's dynamic pools, without the debug options: their
 	# transient pools bridge bursts that outrun growth (bench/analysis.md)
 	reclaim-dynamic) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/dynamic.config" ;;
+	# arm64 with 16K pages: 32 MiB pageblocks, so 32 MiB chunks
+	reclaim-16k) echo "$TOP/config/base.config $TOP/config/reclaim.config $TOP/config/kunit.config $TOP/config/arm64-16k.config" ;;
 	static) echo "$TOP/config/base.config" ;;
 	dynamic) echo "$TOP/config/base.config $TOP/config/dynamic.config" ;;
 	esac
@@ -133,22 +168,26 @@ scenario_file() {
 	return 1
 }
 
-# scenario_header FILE KEY: value of a leading "# KEY: value" comment.
+# scenario_header FILE KEY: value of a leading "# KEY: value" comment. A
+# "# KEY-<arch>: value" line (e.g. "# qemu-x86_64:", "# mem-arm64:") wins
+# on that architecture, for the few places where the machines differ.
 scenario_header() {
-	awk -v key="$2" '
+	awk -v key="$2" -v akey="$2-$ARCH" '
 		NR == 1 && /^#!/ { next }
 		/^[[:space:]]*$/ { next }
 		!/^#/ { exit }
 		{
 			line = $0
 			sub(/^#[[:space:]]*/, "", line)
-			if (index(line, key ":") == 1) {
-				sub(/^[^:]*:[[:space:]]*/, "", line)
-				sub(/[[:space:]]+$/, "", line)
-				print line
-				exit
-			}
-		}' "$1"
+			k = line
+			sub(/:.*/, "", k)
+			if (k != key && k != akey) next
+			sub(/^[^:]*:[[:space:]]*/, "", line)
+			sub(/[[:space:]]+$/, "", line)
+			if (k == akey) { print line; found = 1; exit }
+			if (!have) { generic = line; have = 1 }
+		}
+		END { if (!found && have) print generic }' "$1"
 }
 
 # lock_src: one harness run at a time may touch build/stage, build/linux*

@@ -21,6 +21,11 @@
 #                         /proc/meminfo, in kB
 #   zone_get ZONE FIELD   first value of FIELD (min, nr_free_pages, ...) in
 #                         ZONE's block of /proc/zoneinfo
+#   REGION_ZONE           the zone the default swiotlb region lands in
+#                         (DMA32 on x86_64, DMA on arm64)
+#   zone_swiotlb_blocks [ZONE]
+#                         Swiotlb pageblocks of ZONE (all zones if none) in
+#                         /proc/pagetypeinfo's "Number of blocks type"
 #   swiotlb_grow_to SLOTS make the worker grow the pool until SLOTS slots are
 #                         free: saves the watermarks in WMARK_LOW0/WMARK_HIGH0,
 #                         then sets high = SLOTS and low = SLOTS - 1 (high first:
@@ -48,6 +53,16 @@ VERIFY_DEV=${VERIFY_DEV:-/dev/vda}
 SWIOTLB_DBG=/sys/kernel/debug/swiotlb
 IO_WRITTEN=0
 IO_VERIFIED=0
+
+# The default swiotlb pool is allocated below the architecture's low-memory
+# limit: on x86_64 that is 4 GiB, ZONE_DMA32 (ZONE_DMA is the first 16 MiB);
+# on arm64 it is the top of ZONE_DMA, which covers what the platform's
+# devices can address (on QEMU's virt board, every byte of a guest under
+# 4 GiB; ZONE_DMA32 is then empty).
+case "$(uname -m)" in
+aarch64) REGION_ZONE=DMA ;;
+*) REGION_ZONE=DMA32 ;;
+esac
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
@@ -138,6 +153,11 @@ meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 zone_get() {
 	awk -v z="$1" -v f="$2" '/^Node/ { zone = $4 } zone == z && $1 == f { print $2; exit }' /proc/zoneinfo
+}
+
+zone_swiotlb_blocks() {
+	awk -v z="${1:-}" '/^Number of blocks type/ { for (i = 1; i <= NF; i++) if ($i == "Swiotlb") col = i }
+	     /^Node .* zone/ && col && (z == "" || $4 == z) { n += $col } END { print n + 0 }' /proc/pagetypeinfo
 }
 
 swiotlb_grow_to() {
