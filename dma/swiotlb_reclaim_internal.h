@@ -10,7 +10,7 @@
 
 #include <linux/bitops.h>
 #include <linux/jiffies.h>
-#include <linux/mmzone.h>
+#include <linux/mm.h>
 #include <linux/swiotlb.h>
 #include <linux/workqueue.h>
 
