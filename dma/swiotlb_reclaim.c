@@ -425,6 +425,27 @@ static void swiotlb_activate_chunk(struct io_tlb_reclaim *rc,
 			      rc->chunk_slots);
 }
 
+/*
+ * Take a free active chunk out of use, steps 1 to 3 of retirement in
+ * "Memory ordering" at the top of this file. Returns false, changing
+ * nothing, if a slot of the chunk is in use.
+ */
+static bool swiotlb_deactivate_chunk(struct io_tlb_reclaim *rc,
+				     unsigned long chunk)
+{
+	if (!swiotlb_withdraw_slots(rc->pool, chunk * rc->chunk_slots,
+				    rc->chunk_slots))
+		return false;
+
+	clear_bit(chunk, rc->pool->active_chunks);
+	/*
+	 * Cleared bit visible everywhere before the pages can be handed out;
+	 * pairs with smp_rmb() in swiotlb_pool_slot_active().
+	 */
+	smp_mb__after_atomic();
+	return true;
+}
+
 /**
  * swiotlb_use_chunk() - put a chunk swiotlb owns into use
  * @rc:		Lending state; rc->lock is held.
@@ -513,16 +534,8 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 
 	lockdep_assert_held(&rc->lock);
 
-	if (!swiotlb_withdraw_slots(rc->pool, chunk * rc->chunk_slots,
-				    rc->chunk_slots))
+	if (!swiotlb_deactivate_chunk(rc, chunk))
 		return -EBUSY;
-
-	clear_bit(chunk, rc->pool->active_chunks);
-	/*
-	 * Cleared bit visible everywhere before the pages can be handed out;
-	 * pairs with smp_rmb() in swiotlb_pool_slot_active().
-	 */
-	smp_mb__after_atomic();
 
 	if (swiotlb_chunk_set_shared(rc, chunk, false)) {
 		swiotlb_lose_chunk(rc, chunk, "made private again");
@@ -581,12 +594,8 @@ VISIBLE_IF_KUNIT int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
 		if (err)
 			return err;
 	} else {
-		if (!swiotlb_withdraw_slots(rc->pool, chunk * rc->chunk_slots,
-					    rc->chunk_slots))
+		if (!swiotlb_deactivate_chunk(rc, chunk))
 			return -EBUSY;
-		clear_bit(chunk, rc->pool->active_chunks);
-		/* As in swiotlb_retire_chunk(): before the pages go anywhere */
-		smp_mb__after_atomic();
 		WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
 	}
 

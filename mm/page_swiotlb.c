@@ -65,6 +65,29 @@ static bool swiotlb_pageblock_range_valid(unsigned long start_pfn,
 	return true;
 }
 
+/*
+ * swiotlb_pageblock_range_valid(), and every page still reserved by
+ * memblock; @what names the refused operation in the message.
+ */
+static bool swiotlb_reserved_range_valid(unsigned long start_pfn,
+					 unsigned long nr_pages,
+					 const char *what)
+{
+	unsigned long pfn;
+
+	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+		return false;
+
+	for (pfn = start_pfn; pfn < start_pfn + nr_pages; pfn++) {
+		if (!PageReserved(pfn_to_page(pfn))) {
+			pr_warn("pfn %#lx is not reserved, not %s %#lx+%#lx\n",
+				pfn, what, start_pfn, nr_pages);
+			return false;
+		}
+	}
+	return true;
+}
+
 /**
  * swiotlb_lend_reserved_pageblocks() - lend boot-reserved pageblocks
  * @start_pfn: first page frame of the range, pageblock aligned
@@ -86,16 +109,8 @@ int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 	unsigned long end_pfn = start_pfn + nr_pages;
 	unsigned long pfn, i;
 
-	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+	if (!swiotlb_reserved_range_valid(start_pfn, nr_pages, "lending"))
 		return -EINVAL;
-
-	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
-		if (!PageReserved(pfn_to_page(pfn))) {
-			pr_warn("pfn %#lx is not reserved, not lending %#lx+%#lx\n",
-				pfn, start_pfn, nr_pages);
-			return -EINVAL;
-		}
-	}
 
 	for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages) {
 		struct page *page = pfn_to_page(pfn);
@@ -339,16 +354,8 @@ int swiotlb_adopt_reserved_pageblocks(unsigned long start_pfn,
 	unsigned long end_pfn = start_pfn + nr_pages;
 	unsigned long pfn;
 
-	if (!swiotlb_pageblock_range_valid(start_pfn, nr_pages))
+	if (!swiotlb_reserved_range_valid(start_pfn, nr_pages, "adopting"))
 		return -EINVAL;
-
-	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
-		if (!PageReserved(pfn_to_page(pfn))) {
-			pr_warn("pfn %#lx is not reserved, not adopting %#lx+%#lx\n",
-				pfn, start_pfn, nr_pages);
-			return -EINVAL;
-		}
-	}
 
 	for (pfn = start_pfn; pfn < end_pfn; pfn++) {
 		struct page *page = pfn_to_page(pfn);
