@@ -12,9 +12,12 @@
  *
  * The map path never sleeps: when an area runs short of free slots it
  * kicks grow_work, which takes lent chunks back with alloc_contig_range()
- * (migrating the pages that live there) and activates their slots. A
- * periodic shrink_work lends fully free chunks again once the pool has
- * stayed above its high watermark for a while.
+ * (migrating the pages that live there) and activates their slots. When a
+ * search fails outright, the map path claims a lent chunk none of whose
+ * pages is in use straight off the page allocator's free lists and
+ * activates it itself (swiotlb_reclaim_claim()). A periodic shrink_work
+ * lends fully free chunks again once the pool has stayed above its high
+ * watermark for a while.
  *
  * This file holds the chunk state machine (lent, active, lost) with its
  * ordering protocol, and setting the region up and tearing it down.
@@ -61,7 +64,28 @@
  * and loading the bitmap completes the pairing. smp_mb__after_atomic()
  * after clear_bit()/set_bit() is that full barrier.
  *
- * Both transitions run under rc->lock, one chunk at a time.
+ * Growing and retiring run under rc->lock, one chunk at a time.
+ *
+ * Claim (the map path activates a lent chunk, swiotlb_reclaim_claim()) is
+ * the activation above without rc->lock, in any context. The page
+ * allocator hands over a pageblock that was wholly free under the zone
+ * lock, so no one holds an address in it, and the bit is set before the
+ * slots are published, as for grow. What keeps it apart from the worker:
+ *
+ *  - grow: a chunk is claimable only while all of its pages are free on
+ *    the MIGRATE_SWIOTLB lists. alloc_contig_range() isolates the pageblock
+ *    under the zone lock before it migrates anything, which moves those
+ *    pages to the isolate lists; if the claim took the chunk first, the
+ *    take fails with -EBUSY (the pages are in use) and the worker, which
+ *    then finds the bit set, does not count that as a failure.
+ *  - retire: the pages are freed in step 4, after the bit was cleared, so
+ *    a claim can only see a chunk whose retirement is complete.
+ *  - teardown: claims run under rcu_read_lock() and only while rc->wq is
+ *    set; swiotlb_reclaim_exit() clears it and waits for an RCU grace
+ *    period before it frees any chunk.
+ *
+ * rc->nr_active is therefore atomic; a claimed chunk is shrunk and lent
+ * again like any other.
  */
 
 #define pr_fmt(fmt) "swiotlb: " fmt
@@ -76,6 +100,7 @@
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/page-swiotlb.h>
+#include <linux/sched/clock.h>
 #include <linux/set_memory.h>
 #include <linux/swiotlb.h>
 #include <linux/workqueue.h>
@@ -316,7 +341,7 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 			swiotlb_withdraw_slots(pool, i * chunk_slots, chunk_slots);
 
 	rc->nr_initial = nr_initial;
-	rc->nr_active = nr_initial;
+	atomic_long_set(&rc->nr_active, nr_initial);
 	rc->shrink_delay_ms = SWIOTLB_SHRINK_DELAY_MS;
 	/*
 	 * Grow once a quarter of the initial pool is in use, back to all of it
@@ -468,7 +493,7 @@ static int swiotlb_use_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		return -EIO;
 	}
 	swiotlb_activate_chunk(rc, chunk);
-	WRITE_ONCE(rc->nr_active, rc->nr_active + 1);
+	atomic_long_inc(&rc->nr_active);
 	return 0;
 }
 
@@ -478,8 +503,9 @@ static int swiotlb_use_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
  * @chunk:	Lent chunk.
  *
  * Context: Process context; sleeps while the chunk's pages are migrated.
- * Return: 0, or the error of swiotlb_take_pageblocks() (the chunk stays
- * lent) or of swiotlb_use_chunk() (the chunk is lost).
+ * Return: 0, -EALREADY if the map path claimed the chunk meanwhile, or the
+ * error of swiotlb_take_pageblocks() (the chunk stays lent) or of
+ * swiotlb_use_chunk() (the chunk is lost).
  */
 int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
@@ -499,6 +525,9 @@ int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
 					      GFP_KERNEL | __GFP_NOWARN);
 	}
+	/* The map path claimed it meanwhile (see "Claim" at the top) */
+	if (err && test_bit(chunk, rc->pool->active_chunks))
+		return -EALREADY;
 	if (err) {
 		trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
 					   ktime_get_ns() - start, busy, err);
@@ -513,6 +542,83 @@ int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
 				   ktime_get_ns() - start, busy, 0);
 	return 0;
+}
+
+/* Keep the longest claim seen, for debugfs */
+static void swiotlb_note_claim_ns(struct io_tlb_reclaim *rc, u64 ns)
+{
+	long max = atomic_long_read(&rc->claim_ns_max);
+
+	while ((long)ns > max &&
+	       !atomic_long_try_cmpxchg(&rc->claim_ns_max, &max, ns))
+		;
+}
+
+/**
+ * swiotlb_reclaim_claim() - put a lent chunk into use from the map path
+ * @pool:	Pool whose search for free slots just failed.
+ *
+ * The worker grows the pool by migration, which sleeps and takes
+ * milliseconds per chunk: a burst of mappings outruns it. This activates
+ * a lent chunk none of whose pages is in use at once, taken straight off
+ * the page allocator's free lists (swiotlb_claim_free_pageblock()), and
+ * leaves the rest to the workers: growing on if the pool stays low, and
+ * lending the chunk again once it is idle. The ordering argument is
+ * "Claim" in "Memory ordering" at the top of this file.
+ *
+ * The chunk is not zeroed, which would hold the map path up for as long
+ * as writing 2 MiB takes: no byte the borrower left can reach a device.
+ * swiotlb_tbl_map_single() fills every byte of a mapping from the original
+ * buffer, whatever the direction, before the device is given the address.
+ * The padding around it is reachable only through an IOMMU granule, and
+ * iommu_dma_map_swiotlb() zeroes it for untrusted devices; a device
+ * without an IOMMU can read all of memory anyway. In a guest with memory
+ * encryption the host can read all of a shared chunk, and sharing may
+ * sleep, so nothing is claimed there.
+ *
+ * Context: Any context, including hard interrupt; never sleeps.
+ * Return: %true if a chunk was activated: the caller should search again.
+ */
+bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	u64 start = local_clock();
+	bool claimed = false;
+	unsigned long chunk;
+	struct page *page;
+	phys_addr_t phys;
+
+	/* Pairs with smp_store_release() in swiotlb_reclaim_lend_init() */
+	if (!rc || !smp_load_acquire(&rc->claim_enabled) ||
+	    cc_platform_has(CC_ATTR_MEM_ENCRYPT))
+		return false;
+
+	/* swiotlb_reclaim_exit() waits for this section; see the top */
+	rcu_read_lock();
+	if (!READ_ONCE(rc->wq))
+		goto out;
+	page = swiotlb_claim_free_pageblock(rc->zone);
+	if (!page) {
+		atomic_long_inc(&rc->claim_miss_count);
+		goto out;
+	}
+	phys = page_to_phys(page);
+	/* Only this pool lends MIGRATE_SWIOTLB pageblocks */
+	if (WARN_ON_ONCE(phys < pool->start || phys >= pool->end))
+		goto out;
+	chunk = (phys - pool->start) >> pool->chunk_shift;
+
+	swiotlb_activate_chunk(rc, chunk);
+	atomic_long_inc(&rc->nr_active);
+	atomic_long_inc(&rc->claim_count);
+	swiotlb_after_claim(rc);
+	claimed = true;
+	swiotlb_note_claim_ns(rc, local_clock() - start);
+	trace_swiotlb_reclaim_claim(phys, PAGE_SIZE << pageblock_order,
+				    local_clock() - start);
+out:
+	rcu_read_unlock();
+	return claimed;
 }
 
 /**
@@ -539,7 +645,7 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 
 	if (swiotlb_chunk_set_shared(rc, chunk, false)) {
 		swiotlb_lose_chunk(rc, chunk, "made private again");
-		WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+		atomic_long_dec(&rc->nr_active);
 		return -EIO;
 	}
 
@@ -549,14 +655,14 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		/* Nothing was freed: put the chunk back in use */
 		if (swiotlb_chunk_set_shared(rc, chunk, true)) {
 			swiotlb_lose_chunk(rc, chunk, "shared with the host");
-			WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+			atomic_long_dec(&rc->nr_active);
 			return err;
 		}
 		swiotlb_activate_chunk(rc, chunk);
 		return err;
 	}
 
-	WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+	atomic_long_dec(&rc->nr_active);
 	atomic_long_inc(&rc->shrink_count);
 	trace_swiotlb_reclaim_shrink(swiotlb_chunk_phys(rc, chunk),
 				     PAGE_SIZE << pageblock_order,
@@ -596,7 +702,7 @@ VISIBLE_IF_KUNIT int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
 	} else {
 		if (!swiotlb_deactivate_chunk(rc, chunk))
 			return -EBUSY;
-		WRITE_ONCE(rc->nr_active, rc->nr_active - 1);
+		atomic_long_dec(&rc->nr_active);
 	}
 
 	if (swiotlb_chunk_set_shared(rc, chunk, false)) {
@@ -689,8 +795,8 @@ bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 
 	if (!rc)
 		return false;
-	active = READ_ONCE(rc->nr_active) * rc->chunk_slots;
-	lent = (rc->nr_chunks - READ_ONCE(rc->nr_active) -
+	active = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
+	lent = (rc->nr_chunks - atomic_long_read(&rc->nr_active) -
 		READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
 	dev_warn_ratelimited(dev,
 			     "swiotlb buffer is full (sz: %zd bytes), active %lu (slots), used %lu (slots), lent %lu (slots)\n",
@@ -777,6 +883,10 @@ static int __init swiotlb_reclaim_lend_init(void)
 			kept++;
 	}
 	WRITE_ONCE(rc->wq, wq);
+	rc->zone = page_zone(pfn_to_page(PHYS_PFN(pool->start)));
+	/* The map path may claim from here on: zone and wq set before */
+	if (wq)
+		smp_store_release(&rc->claim_enabled, 1);
 	mutex_unlock(&rc->lock);
 
 	if (kept)

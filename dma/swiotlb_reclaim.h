@@ -19,7 +19,8 @@
  * @nr_chunks:	Number of chunks in @pool.
  * @chunk_slots: Slots per chunk.
  * @nr_initial:	Active chunks at boot; shrinking never goes below this.
- * @nr_active:	Active chunks now.
+ * @nr_active:	Active chunks now. Atomic: the map path activates chunks
+ *		(swiotlb_reclaim_claim()) without rc->lock.
  * @nr_lost:	Chunks that could be neither used nor lent because their
  *		encryption state could not be changed.
  * @lost:	Chunks counted in @nr_lost.
@@ -37,6 +38,12 @@
  * @shrink_count: Chunks lent again since boot.
  * @grow_fail_count: Chunks that could not be taken back (and were skipped).
  * @grow_pages_migrated: Pages that were in use in chunks taken back.
+ * @zone:	Zone of the region, where the map path claims free chunks.
+ * @claim_enabled: 1 if the map path may claim chunks (debugfs
+ *		io_tlb_atomic_claim), else 0.
+ * @claim_count: Chunks the map path put into use itself.
+ * @claim_miss_count: Claims that found no wholly free lent chunk.
+ * @claim_ns_max: Longest claim, from the call to published slots.
  * @lock:	Serialises growing, shrinking and watermark updates.
  * @grow_work:	Takes chunks back; kicked from the map path.
  * @shrink_work: Periodic check for chunks to lend again.
@@ -48,7 +55,7 @@ struct io_tlb_reclaim {
 	unsigned long nr_chunks;
 	unsigned int chunk_slots;
 	unsigned long nr_initial;
-	unsigned long nr_active;
+	atomic_long_t nr_active;
 	unsigned long nr_lost;
 	unsigned long *lost;
 	unsigned long *retry_after;
@@ -61,6 +68,11 @@ struct io_tlb_reclaim {
 	atomic_long_t shrink_count;
 	atomic_long_t grow_fail_count;
 	atomic_long_t grow_pages_migrated;
+	struct zone *zone;
+	unsigned long claim_enabled;
+	atomic_long_t claim_count;
+	atomic_long_t claim_miss_count;
+	atomic_long_t claim_ns_max;
 	struct mutex lock;	/* grow, shrink, watermarks */
 	struct work_struct grow_work;
 	struct delayed_work shrink_work;
@@ -75,6 +87,7 @@ void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 			       unsigned long active_nslabs);
 bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool);
 void swiotlb_reclaim_kick(struct io_tlb_pool *pool);
+bool swiotlb_reclaim_claim(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_exit(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 			       size_t size);
@@ -136,7 +149,8 @@ static inline unsigned int swiotlb_reclaim_search_start(struct io_tlb_pool *pool
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
 
-	if (rc && freed < next && READ_ONCE(rc->nr_active) > rc->nr_initial)
+	if (rc && freed < next &&
+	    atomic_long_read(&rc->nr_active) > rc->nr_initial)
 		return freed;
 	return next;
 }
@@ -224,6 +238,11 @@ static inline bool swiotlb_reclaim_area_low(struct io_tlb_pool *pool,
 
 static inline void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
 {
+}
+
+static inline bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
+{
+	return false;
 }
 
 #endif /* CONFIG_SWIOTLB_RECLAIM */

@@ -39,6 +39,8 @@ static struct swiotlb_knob swiotlb_knobs[] = {
 	  swiotlb_set_shrink_delay },
 	{ "io_tlb_fail_grow", &swiotlb_default_reclaim.fail_grow,
 	  swiotlb_set_fail_grow },
+	{ "io_tlb_atomic_claim", &swiotlb_default_reclaim.claim_enabled,
+	  swiotlb_set_atomic_claim },
 };
 
 static int swiotlb_knob_show(struct seq_file *m, void *unused)
@@ -89,7 +91,7 @@ static int swiotlb_active_get(void *data, u64 *val)
 {
 	struct io_tlb_reclaim *rc = data;
 
-	*val = (u64)READ_ONCE(rc->nr_active) * rc->chunk_slots;
+	*val = (u64)atomic_long_read(&rc->nr_active) * rc->chunk_slots;
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_active_fops, swiotlb_active_get, NULL,
@@ -99,7 +101,7 @@ static int swiotlb_lent_get(void *data, u64 *val)
 {
 	struct io_tlb_reclaim *rc = data;
 
-	*val = (u64)(rc->nr_chunks - READ_ONCE(rc->nr_active) -
+	*val = (u64)(rc->nr_chunks - atomic_long_read(&rc->nr_active) -
 		     READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
 	return 0;
 }
@@ -153,6 +155,12 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 			    &rc->grow_fail_count, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_grow_pages_migrated", 0400, dir,
 			    &rc->grow_pages_migrated, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_claim_count", 0400, dir, &rc->claim_count,
+			    &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_claim_miss_count", 0400, dir,
+			    &rc->claim_miss_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_claim_ns_max", 0400, dir,
+			    &rc->claim_ns_max, &swiotlb_counter_fops);
 	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
 		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
 				    &swiotlb_knobs[i], &swiotlb_knob_fops);

@@ -34,10 +34,12 @@ void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
 			    unsigned long high);
 void swiotlb_grow_work(struct work_struct *work);
 void swiotlb_shrink_work(struct work_struct *work);
+void swiotlb_after_claim(struct io_tlb_reclaim *rc);
 int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Static otherwise; for swiotlb_reclaim_kunit.c */

@@ -10,6 +10,7 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
+#include <linux/kthread.h>
 #include <linux/mmzone.h>
 #include <linux/page-swiotlb.h>
 #include <linux/slab.h>
@@ -82,7 +83,7 @@ static void shrink_to_initial(struct io_tlb_reclaim *rc)
 	unsigned long chunk;
 
 	lockdep_assert_held(&rc->lock);
-	for (chunk = rc->nr_chunks; chunk-- > 0 && rc->nr_active > rc->nr_initial;)
+	for (chunk = rc->nr_chunks; chunk-- > 0 && atomic_long_read(&rc->nr_active) > rc->nr_initial;)
 		if (test_bit(chunk, rc->pool->active_chunks))
 			swiotlb_retire_chunk(rc, chunk);
 }
@@ -160,6 +161,7 @@ static void reclaim_test_exit(struct kunit *test)
 	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
 	rc->shrink_delay_ms = t->saved_delay;
 	rc->fail_grow = 0;
+	swiotlb_set_atomic_claim(rc, 1);
 	mutex_unlock(&rc->lock);
 }
 
@@ -240,7 +242,7 @@ static void reclaim_grow_on_low_wmark(struct kunit *test)
 
 	mutex_lock(&rc->lock);
 	grows = atomic_long_read(&rc->grow_count);
-	active = rc->nr_active;
+	active = atomic_long_read(&rc->nr_active);
 	free = swiotlb_free_slots(rc);
 	/* Grow by a chunk once a quarter of what is free now is mapped */
 	swiotlb_set_watermarks(rc, free - free / 4, free + rc->chunk_slots);
@@ -254,7 +256,7 @@ static void reclaim_grow_on_low_wmark(struct kunit *test)
 	}
 
 	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->grow_count), grows);
-	KUNIT_EXPECT_GT(test, READ_ONCE(rc->nr_active), active);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->nr_active), active);
 	for (i = 0; i < t->nr_maps; i++) {
 		KUNIT_EXPECT_NOT_NULL(test, swiotlb_find_pool(t->dev, t->maps[i]));
 		KUNIT_EXPECT_EQ(test, memcmp(phys_to_virt(t->maps[i]), t->buf,
@@ -275,7 +277,7 @@ static void reclaim_failed_grow_skipped(struct kunit *test)
 
 	mutex_lock(&rc->lock);
 	fails = atomic_long_read(&rc->grow_fail_count);
-	active = rc->nr_active;
+	active = atomic_long_read(&rc->nr_active);
 	first = swiotlb_pick_chunk(rc);
 	KUNIT_ASSERT_NE(test, first, ULONG_MAX);
 
@@ -284,7 +286,7 @@ static void reclaim_failed_grow_skipped(struct kunit *test)
 	swiotlb_grow(rc);
 
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_fail_count), fails + 1);
-	KUNIT_EXPECT_EQ(test, rc->nr_active, active + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
 	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, first));
 	KUNIT_EXPECT_TRUE(test,
 			  swiotlb_before_deadline(rc->retry_after[first],
@@ -300,7 +302,7 @@ static void reclaim_failed_grow_skipped(struct kunit *test)
 	swiotlb_shrink_work(&rc->shrink_work.work);
 
 	mutex_lock(&rc->lock);
-	KUNIT_EXPECT_EQ(test, rc->nr_active, rc->nr_initial);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), rc->nr_initial);
 	for (chunk = 0; chunk < rc->nr_chunks; chunk++)
 		KUNIT_EXPECT_EQ(test, chunk_lookup_active(t->dev, rc, chunk),
 				(bool)test_bit(chunk, rc->pool->active_chunks));
@@ -380,7 +382,7 @@ static void reclaim_kept_chunk_is_shared(struct kunit *test)
 	kunit_activate_static_stub(test, swiotlb_chunk_set_shared,
 				   fake_set_shared);
 	mutex_lock(&rc->lock);
-	active = rc->nr_active;
+	active = atomic_long_read(&rc->nr_active);
 	initial = rc->nr_initial;
 	chunk = take_lent_chunk(test);
 
@@ -390,7 +392,7 @@ static void reclaim_kept_chunk_is_shared(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->shared_chunk, chunk);
 	KUNIT_EXPECT_TRUE(test, t->shared);
 	KUNIT_EXPECT_TRUE(test, chunk_lookup_active(t->dev, rc, chunk));
-	KUNIT_EXPECT_EQ(test, rc->nr_active, active + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
 	KUNIT_EXPECT_EQ(test, rc->nr_initial, initial + 1);
 	rc->nr_initial = initial;
 
@@ -408,7 +410,7 @@ static void reclaim_kept_chunk_is_shared(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->share_calls, 1);
 	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
 	KUNIT_EXPECT_TRUE(test, test_bit(chunk, rc->lost));
-	KUNIT_EXPECT_EQ(test, rc->nr_active, active);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active);
 	KUNIT_EXPECT_EQ(test, rc->nr_initial, initial);
 
 	/* Undo the loss the test caused: the chunk is merely owned */
@@ -584,7 +586,7 @@ static void reclaim_release_chunks(struct kunit *test)
 	active = lent;
 	lent = swiotlb_pick_chunk(rc);
 	KUNIT_ASSERT_NE(test, lent, ULONG_MAX);
-	nr_active = rc->nr_active;
+	nr_active = atomic_long_read(&rc->nr_active);
 
 	KUNIT_EXPECT_EQ(test, swiotlb_release_chunk(rc, lent), 0);
 	page = pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, lent)));
@@ -598,7 +600,7 @@ static void reclaim_release_chunks(struct kunit *test)
 	page = pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, active)));
 	KUNIT_EXPECT_EQ(test, get_pageblock_migratetype(page), MIGRATE_MOVABLE);
 	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, active));
-	KUNIT_EXPECT_EQ(test, rc->nr_active, nr_active - 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), nr_active - 1);
 	KUNIT_EXPECT_EQ(test, rc->nr_lost, lost + 2);
 	KUNIT_EXPECT_NE(test, swiotlb_pick_chunk(rc), lent);
 	mutex_unlock(&rc->lock);
@@ -606,6 +608,204 @@ static void reclaim_release_chunks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, totalram_pages(), total);
 	/* Both are usable by any allocation now: no longer lent */
 	KUNIT_EXPECT_FALSE(test, is_migrate_swiotlb_page(page));
+}
+
+/* swiotlb_reclaim_claim() as the map path calls it, interrupts off */
+static bool claim_irqs_off(struct io_tlb_reclaim *rc)
+{
+	unsigned long flags;
+	bool claimed;
+
+	local_irq_save(flags);
+	claimed = swiotlb_reclaim_claim(rc->pool);
+	local_irq_restore(flags);
+	return claimed;
+}
+
+/* The chunk active now that was not in @before, or ULONG_MAX */
+static unsigned long new_active_chunk(struct io_tlb_reclaim *rc,
+				      const unsigned long *before)
+{
+	unsigned long chunk;
+
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++)
+		if (test_bit(chunk, rc->pool->active_chunks) &&
+		    !test_bit(chunk, before))
+			return chunk;
+	return ULONG_MAX;
+}
+
+/*
+ * A burst the worker never hears of (low watermark 0) fails once the active
+ * slots are used up, unless the map path claims free lent chunks itself:
+ * then every mapping succeeds and keeps its data.
+ */
+static void reclaim_claim_serves_burst(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long claims, active_slots, mapped;
+	unsigned int i;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	swiotlb_set_watermarks(rc, 0, rc->high_wmark);
+	active_slots = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
+	KUNIT_ASSERT_EQ(test, swiotlb_set_atomic_claim(rc, 0), 0);
+	mutex_unlock(&rc->lock);
+
+	/* Without claims: full once the active slots are mapped */
+	while (t->nr_maps < MAX_MAPS &&
+	       test_map(test, t) != (phys_addr_t)DMA_MAPPING_ERROR)
+		;
+	mapped = (unsigned long)t->nr_maps * (MAP_BYTES >> IO_TLB_SHIFT);
+	KUNIT_EXPECT_LE(test, mapped, active_slots);
+	test_unmap_all(t);
+
+	mutex_lock(&rc->lock);
+	KUNIT_ASSERT_EQ(test, swiotlb_set_atomic_claim(rc, 1), 0);
+	mutex_unlock(&rc->lock);
+	claims = atomic_long_read(&rc->claim_count);
+
+	/* With claims: twice the active slots, and no mapping fails */
+	while (t->nr_maps * (MAP_BYTES >> IO_TLB_SHIFT) < 2 * active_slots) {
+		if (test_map(test, t) == (phys_addr_t)DMA_MAPPING_ERROR)
+			break;
+	}
+	mapped = (unsigned long)t->nr_maps * (MAP_BYTES >> IO_TLB_SHIFT);
+	KUNIT_EXPECT_GE_MSG(test, mapped, 2 * active_slots,
+			    "a mapping failed with %lu of %lu active slots mapped",
+			    mapped, active_slots);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->claim_count), claims);
+	for (i = 0; i < t->nr_maps; i++) {
+		KUNIT_EXPECT_NOT_NULL(test, swiotlb_find_pool(t->dev, t->maps[i]));
+		KUNIT_EXPECT_EQ(test, memcmp(phys_to_virt(t->maps[i]), t->buf,
+					     MAP_BYTES), 0);
+	}
+	test_unmap_all(t);
+	flush_workqueue(rc->wq);
+}
+
+/*
+ * A chunk claimed with interrupts off is active, found by swiotlb_find_pool()
+ * and adds exactly one chunk of free slots; the worker, finding it claimed,
+ * neither activates it again nor counts a failure; and once idle it is
+ * shrunk and lent again like any other chunk.
+ */
+static void reclaim_claimed_chunk_lent_again(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long active, free, fails, lent, chunk, pfn;
+	unsigned long *before;
+
+	before = kunit_kcalloc(test, BITS_TO_LONGS(rc->nr_chunks), sizeof(long),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	bitmap_copy(before, rc->pool->active_chunks, rc->nr_chunks);
+	active = atomic_long_read(&rc->nr_active);
+	free = swiotlb_free_slots(rc);
+	fails = atomic_long_read(&rc->grow_fail_count);
+	lent = swiotlb_lent_pages();
+
+	KUNIT_ASSERT_TRUE(test, claim_irqs_off(rc));
+	chunk = new_active_chunk(rc, before);
+	KUNIT_ASSERT_NE(test, chunk, ULONG_MAX);
+	pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	KUNIT_EXPECT_TRUE(test, chunk_lookup_active(t->dev, rc, chunk));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
+	KUNIT_EXPECT_EQ(test, swiotlb_free_slots(rc), free + rc->chunk_slots);
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent - pageblock_nr_pages);
+
+	/* The worker picked it before the claim: it must not take it twice */
+	KUNIT_EXPECT_EQ(test, swiotlb_grow_chunk(rc, chunk), -EALREADY);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
+	KUNIT_EXPECT_EQ(test, swiotlb_free_slots(rc), free + rc->chunk_slots);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_fail_count), fails);
+
+	/* Idle: shrinking lends it again */
+	swiotlb_set_watermarks(rc, 0, (rc->nr_initial - 1) * rc->chunk_slots);
+	rc->shrink_delay_ms = 0;
+	mutex_unlock(&rc->lock);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+
+	mutex_lock(&rc->lock);
+	KUNIT_EXPECT_FALSE(test, test_bit(chunk, rc->pool->active_chunks));
+	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
+	KUNIT_EXPECT_TRUE(test, is_migrate_swiotlb_page(pfn_to_page(pfn)));
+	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(pfn,
+							    pageblock_nr_pages), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active);
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent);
+	mutex_unlock(&rc->lock);
+}
+
+struct claim_racer {
+	struct io_tlb_reclaim *rc;
+	atomic_t claims;
+	bool stop;
+};
+
+static int claim_racer_fn(void *data)
+{
+	struct claim_racer *racer = data;
+
+	while (!READ_ONCE(racer->stop)) {
+		if (claim_irqs_off(racer->rc))
+			atomic_inc(&racer->claims);
+		cond_resched();
+		if (atomic_read(&racer->claims) >= 8)
+			break;
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/*
+ * Claims racing with a grow round never activate a chunk twice nor make
+ * the worker count a failure: afterwards the active count, the bitmap
+ * and the free slots of the idle pool all agree.
+ */
+static void reclaim_claim_races_grow(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	struct claim_racer racer = { .rc = rc };
+	unsigned long fails, active, weight;
+	struct task_struct *task;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	fails = atomic_long_read(&rc->grow_fail_count);
+	active = atomic_long_read(&rc->nr_active);
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc) +
+			       8 * rc->chunk_slots);
+	mutex_unlock(&rc->lock);
+
+	task = kthread_run(claim_racer_fn, &racer, "swiotlb-claim-racer");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	mutex_lock(&rc->lock);
+	swiotlb_grow(rc);
+	mutex_unlock(&rc->lock);
+	WRITE_ONCE(racer.stop, true);
+	kthread_stop(task);
+	flush_workqueue(rc->wq);
+
+	mutex_lock(&rc->lock);
+	weight = bitmap_weight(rc->pool->active_chunks, rc->nr_chunks);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), weight);
+	KUNIT_EXPECT_GE(test, weight, active + atomic_read(&racer.claims));
+	/* A chunk published twice would count its slots twice */
+	KUNIT_EXPECT_LE(test, swiotlb_free_slots(rc), weight * rc->chunk_slots);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_fail_count), fails);
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	shrink_to_initial(rc);
+	mutex_unlock(&rc->lock);
 }
 
 static struct kunit_case swiotlb_reclaim_cases[] = {
@@ -619,6 +819,9 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_accounting_stable),
 	KUNIT_CASE(reclaim_grown_chunks_drain),
 	KUNIT_CASE(reclaim_double_unmap_ignored),
+	KUNIT_CASE(reclaim_claim_serves_burst),
+	KUNIT_CASE(reclaim_claimed_chunk_lent_again),
+	KUNIT_CASE(reclaim_claim_races_grow),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),
 	{}

@@ -71,6 +71,25 @@ void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
 }
 
 /**
+ * swiotlb_after_claim() - follow up a chunk the map path claimed
+ * @rc:		Lending state; rc->wq is set and the caller is in an RCU
+ *		read-side section (see swiotlb_reclaim_claim()).
+ *
+ * A claim means a search failed: grow on by migration, without the
+ * backoff that keeps idle kicks quiet, and make sure shrink_work runs to
+ * lend the chunk again once the burst is over.
+ *
+ * Context: Any context; never sleeps.
+ */
+void swiotlb_after_claim(struct io_tlb_reclaim *rc)
+{
+	struct workqueue_struct *wq = READ_ONCE(rc->wq);
+
+	queue_work(wq, &rc->grow_work);
+	queue_delayed_work(wq, &rc->shrink_work, SWIOTLB_SHRINK_PERIOD);
+}
+
+/**
  * swiotlb_pick_chunk() - the lent chunk to take back next
  * @rc:		Lending state; rc->lock is held.
  *
@@ -110,7 +129,7 @@ VISIBLE_IF_KUNIT unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc)
 static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
 {
 	/* No workqueue once swiotlb_reclaim_exit() has begun */
-	if (rc->wq && rc->nr_active > rc->nr_initial)
+	if (rc->wq && atomic_long_read(&rc->nr_active) > rc->nr_initial)
 		queue_delayed_work(rc->wq, &rc->shrink_work,
 				   SWIOTLB_SHRINK_PERIOD);
 }
@@ -128,6 +147,7 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 	unsigned int failures = 0;
 	bool progress = false;
 	unsigned long chunk;
+	int err;
 
 	lockdep_assert_held(&rc->lock);
 
@@ -135,7 +155,9 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 		chunk = swiotlb_pick_chunk(rc);
 		if (chunk == ULONG_MAX)
 			break;
-		if (!swiotlb_grow_chunk(rc, chunk)) {
+		err = swiotlb_grow_chunk(rc, chunk);
+		/* -EALREADY: the map path claimed it, which is progress too */
+		if (!err || err == -EALREADY) {
 			progress = true;
 			continue;
 		}
@@ -207,7 +229,7 @@ void swiotlb_shrink_work(struct work_struct *work)
 	unsigned long delay;
 
 	mutex_lock(&rc->lock);
-	if (rc->nr_active <= rc->nr_initial) {
+	if (atomic_long_read(&rc->nr_active) <= rc->nr_initial) {
 		rc->above_high_since = 0;
 		goto out;
 	}
@@ -226,7 +248,7 @@ void swiotlb_shrink_work(struct work_struct *work)
 	if (time_before(jiffies, rc->above_high_since + delay))
 		goto rearm;
 
-	while (rc->nr_active > rc->nr_initial &&
+	while (atomic_long_read(&rc->nr_active) > rc->nr_initial &&
 	       swiotlb_free_slots(rc) >= rc->high_wmark + rc->chunk_slots &&
 	       !swiotlb_shrink_one(rc))
 		;
@@ -311,5 +333,29 @@ int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val)
 		return -EINVAL;
 	}
 	rc->fail_grow = val;
+	return 0;
+}
+
+/**
+ * swiotlb_set_atomic_claim() - set io_tlb_atomic_claim: 1 lets the map path
+ *	claim free lent chunks itself, 0 leaves all growing to the worker
+ * @rc:		Lending state.
+ * @val:	0 or 1.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val > 1) {
+		pr_warn("io_tlb_atomic_claim: %lu is neither 0 nor 1; unchanged\n",
+			val);
+		return -EINVAL;
+	}
+	if (val && !rc->wq) {
+		pr_warn("io_tlb_atomic_claim: no worker to follow claims up; unchanged\n");
+		return -EINVAL;
+	}
+	/* Pairs with smp_load_acquire() in swiotlb_reclaim_claim() */
+	smp_store_release(&rc->claim_enabled, val);
 	return 0;
 }

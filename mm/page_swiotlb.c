@@ -245,6 +245,54 @@ int swiotlb_take_pageblocks(unsigned long start_pfn, unsigned long nr_pages,
 	return ret;
 }
 
+/*
+ * A claim must leave the zone at least its min watermark of memory that
+ * movable allocations, which may use lent pages, count as free. Every other
+ * allocation never counted free lent pages (__zone_watermark_unusable_free()),
+ * so a claim cannot bring the zone closer to OOM for unmovable memory.
+ */
+static bool swiotlb_claim_keeps_min_wmark(struct zone *zone)
+{
+	return __zone_watermark_ok(zone, 0,
+				   min_wmark_pages(zone) + pageblock_nr_pages,
+				   zone_idx(zone), ALLOC_CMA | ALLOC_SWIOTLB,
+				   zone_page_state(zone, NR_FREE_PAGES));
+}
+
+/**
+ * swiotlb_claim_free_pageblock() - take a wholly free lent pageblock at once
+ * @zone: the zone swiotlb's lent pageblocks are in
+ *
+ * For a caller that cannot wait for migration (the DMA map path): takes a
+ * lent pageblock none of whose pages is in use straight off the free
+ * lists, under the zone lock, in O(1). Pageblocks that hold movable pages
+ * are left to swiotlb_take_pageblocks().
+ *
+ * Context: Any context, including hard interrupt; takes the zone lock.
+ * Return: the first page of the pageblock, whose pages the caller owns as
+ * swiotlb_take_pageblocks() leaves them, or %NULL if no lent pageblock is
+ * wholly free or the zone is at its min watermark.
+ */
+struct page *swiotlb_claim_free_pageblock(struct zone *zone)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&zone->lock, flags);
+	if (swiotlb_claim_keeps_min_wmark(zone))
+		page = rmqueue_swiotlb_pageblock(zone);
+	spin_unlock_irqrestore(&zone->lock, flags);
+	if (!page)
+		return NULL;
+
+	/* As alloc_contig_range() leaves them: order 0, one reference each */
+	post_alloc_hook(page, pageblock_order, __GFP_MOVABLE);
+	set_page_refcounted(page);
+	split_page(page, pageblock_order);
+	atomic_long_sub(pageblock_nr_pages, &swiotlb_nr_lent_pages);
+	return page;
+}
+
 /**
  * swiotlb_lent_pages() - how much memory swiotlb lends right now
  *

@@ -563,6 +563,116 @@ static void page_swiotlb_page_reporting(struct kunit *test)
 }
 #endif
 
+/* swiotlb_claim_free_pageblock() as the DMA map path calls it */
+static struct page *claim_irqs_off(struct zone *zone)
+{
+	unsigned long flags;
+	struct page *page;
+
+	local_irq_save(flags);
+	page = swiotlb_claim_free_pageblock(zone);
+	local_irq_restore(flags);
+	return page;
+}
+
+/* Every page of a claimed pageblock is the caller's: order 0, one ref */
+static unsigned long claimed_not_owned(unsigned long pfn)
+{
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < pageblock_nr_pages; i++) {
+		struct page *page = pfn_to_page(pfn + i);
+
+		if (PageBuddy(page) || page_count(page) != 1 ||
+		    PageCompound(page))
+			bad++;
+	}
+	return bad;
+}
+
+/*
+ * With interrupts off, a claim takes a whole free lent pageblock, never one
+ * with a page in use, and the caller owns all of its pages, ready to be
+ * lent again. The claims go on until the test range's free pageblock is
+ * taken (other lent pageblocks of the zone, the swiotlb region's, may come
+ * first; they are lent again at once).
+ */
+static void page_swiotlb_claim_whole_free_only(struct kunit *test)
+{
+	unsigned long busy_pfn, lent_base, free_base, pfn, tries;
+	bool took_free_block = false;
+	struct swiotlb_range r;
+	struct page *page;
+
+	lend_range(test, &r);
+	/* One page of the second pageblock in use, as a borrower's would be */
+	busy_pfn = r.pfn + pageblock_nr_pages + 5;
+	KUNIT_ASSERT_EQ(test, alloc_contig_range(busy_pfn, busy_pfn + 1,
+						 MIGRATE_SWIOTLB, GFP_KERNEL), 0);
+	free_base = free_swiotlb_pages(r.zone);
+	lent_base = swiotlb_lent_pages();
+
+	tries = free_base / pageblock_nr_pages + 1;
+	while (tries-- && !took_free_block) {
+		page = claim_irqs_off(r.zone);
+		if (!page)
+			break;
+		pfn = page_to_pfn(page);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(pfn, pageblock_nr_pages));
+		KUNIT_EXPECT_TRUE(test, is_migrate_swiotlb_page(page));
+		KUNIT_EXPECT_FALSE_MSG(test, busy_pfn >= pfn &&
+				       busy_pfn < pfn + pageblock_nr_pages,
+				       "claimed the pageblock with a page in use");
+		KUNIT_EXPECT_EQ(test, claimed_not_owned(pfn), 0);
+		KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(),
+				lent_base - pageblock_nr_pages);
+		KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone),
+				free_base - pageblock_nr_pages);
+		if (pfn == r.pfn)
+			took_free_block = true;
+		/* Lent again as any taken pageblock is */
+		KUNIT_ASSERT_EQ(test, swiotlb_lend_pageblocks(pfn,
+							      pageblock_nr_pages), 0);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, took_free_block,
+			      "the whole free pageblock of the range was never claimed");
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base);
+
+	free_contig_range(busy_pfn, 1);
+	return_range(test, &r);
+}
+
+/*
+ * A claim leaves the zone its min watermark of memory that movable
+ * allocations count as free: raised to just above what would be left,
+ * the watermark stops it.
+ */
+static void page_swiotlb_claim_keeps_min_wmark(struct kunit *test)
+{
+	struct swiotlb_range r;
+	unsigned long saved, free;
+	struct page *page;
+
+	lend_range(test, &r);
+	saved = r.zone->_watermark[WMARK_MIN];
+	free = zone_page_state(r.zone, NR_FREE_PAGES);
+	WRITE_ONCE(r.zone->_watermark[WMARK_MIN],
+		   free - pageblock_nr_pages / 2);
+	page = claim_irqs_off(r.zone);
+	WRITE_ONCE(r.zone->_watermark[WMARK_MIN], saved);
+	if (page)
+		swiotlb_lend_pageblocks(page_to_pfn(page), pageblock_nr_pages);
+	KUNIT_EXPECT_NULL(test, page);
+
+	/* At the usual watermark the same claim succeeds */
+	page = claim_irqs_off(r.zone);
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	if (page)
+		KUNIT_EXPECT_EQ(test, swiotlb_lend_pageblocks(page_to_pfn(page),
+							      pageblock_nr_pages), 0);
+	return_range(test, &r);
+}
+
 static struct kunit_case page_swiotlb_cases[] = {
 	KUNIT_CASE(page_swiotlb_counters_exact),
 	KUNIT_CASE(page_swiotlb_bad_ranges),
@@ -570,6 +680,8 @@ static struct kunit_case page_swiotlb_cases[] = {
 	KUNIT_CASE(page_swiotlb_used_pages_large_buddy),
 	KUNIT_CASE(page_swiotlb_isolate_free_page),
 	KUNIT_CASE(page_swiotlb_compaction_suitable),
+	KUNIT_CASE(page_swiotlb_claim_whole_free_only),
+	KUNIT_CASE(page_swiotlb_claim_keeps_min_wmark),
 #ifdef CONFIG_PAGE_REPORTING
 	KUNIT_CASE_SLOW(page_swiotlb_page_reporting),
 #endif

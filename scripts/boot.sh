@@ -132,7 +132,9 @@ elif [ -z "$marker" ]; then
 	verdict="NO EXIT MARKER: guest died or QEMU failed (qemu rc=$qrc)"
 	rc=126
 elif [ "$marker" -ne 0 ]; then
-	verdict="FAILED: scenario exited with rc=$marker"
+	# The first FAIL line names the check: CI shows only the summary
+	why=$(tr -d '\r' <"$LOG" | grep -m1 '^FAIL: ' | cut -c7-206 || true)
+	verdict="FAILED: scenario exited with rc=$marker${why:+: $why}"
 	rc=$((marker & 255))
 	[ $rc -ne 0 ] || rc=1
 else

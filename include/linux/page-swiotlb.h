@@ -14,6 +14,9 @@
 #include <linux/gfp_types.h>
 #include <linux/types.h>
 
+struct page;
+struct zone;
+
 #ifdef CONFIG_SWIOTLB_RECLAIM
 int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 				     unsigned long nr_pages);
@@ -26,6 +29,7 @@ int swiotlb_adopt_reserved_pageblocks(unsigned long start_pfn,
 				      unsigned long nr_pages);
 int swiotlb_release_pageblocks(unsigned long start_pfn, unsigned long nr_pages);
 unsigned long swiotlb_lent_pages(void);
+struct page *swiotlb_claim_free_pageblock(struct zone *zone);
 #else
 static inline int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 						   unsigned long nr_pages)

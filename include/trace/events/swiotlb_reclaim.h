@@ -37,6 +37,19 @@ DEFINE_EVENT(swiotlb_reclaim_chunk, swiotlb_reclaim_shrink,
 		      unsigned long busy_pages, int err),
 	     TP_ARGS(addr, size, duration_ns, busy_pages, err));
 
+/* The map path put a wholly free lent chunk into use itself. */
+TRACE_EVENT(swiotlb_reclaim_claim,
+	    TP_PROTO(phys_addr_t addr, size_t size, u64 duration_ns),
+	    TP_ARGS(addr, size, duration_ns),
+	    TP_STRUCT__entry(__field(u64, addr)
+			     __field(size_t, size)
+			     __field(u64, duration_ns)),
+	    TP_fast_assign(__entry->addr = addr;
+			   __entry->size = size;
+			   __entry->duration_ns = duration_ns;),
+	    TP_printk("chunk=%#llx size=%zu duration_ns=%llu",
+		      __entry->addr, __entry->size, __entry->duration_ns));
+
 #endif /* _TRACE_SWIOTLB_RECLAIM_H */
 
 /* This part must be outside protection */
