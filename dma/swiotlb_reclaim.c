@@ -124,8 +124,18 @@
  * allocations come from, which it must not crowd out.
  */
 #define SWIOTLB_REGION_MAX_PERCENT	40
+/* Largest "swiotlb_standby=" accepted, in chunks */
+#define SWIOTLB_STANDBY_MAX		64
+/*
+ * Default standby in a guest with memory encryption, in chunks. The
+ * burst-ms scenario (64 direct-I/O writers, 16 MiB active) has the map
+ * path claim 2 to 4 chunks before the worker catches up.
+ */
+#define SWIOTLB_STANDBY_COCO		4
 
 static unsigned int swiotlb_overprovision = 1;
+/* "swiotlb_standby=": chunks, or -1 for the default */
+static long swiotlb_standby = -1;
 
 struct io_tlb_reclaim swiotlb_default_reclaim = {
 	.lock = __MUTEX_INITIALIZER(swiotlb_default_reclaim.lock),
@@ -195,6 +205,41 @@ static phys_addr_t __init swiotlb_reclaim_memory_below(phys_addr_t limit)
 	}
 	return size;
 }
+
+/**
+ * swiotlb_parse_standby() - parse "swiotlb_standby="
+ * @str:	The value after the '=', or %NULL if there was none.
+ * @chunks:	Where the standby size goes: the value if valid, else -1
+ *		(the default) or, if too large, the maximum.
+ *
+ * Return: 0 if @str was valid, -EINVAL or -ERANGE (reported) if not.
+ */
+VISIBLE_IF_KUNIT int swiotlb_parse_standby(const char *str, long *chunks)
+{
+	unsigned int val;
+
+	*chunks = -1;
+	if (!str || !*str || kstrtouint(str, 10, &val)) {
+		pr_err("swiotlb_standby=%s: not a whole number of chunks from 0 to %u; using the default\n",
+		       str ?: "", SWIOTLB_STANDBY_MAX);
+		return -EINVAL;
+	}
+	if (val > SWIOTLB_STANDBY_MAX) {
+		pr_warn("swiotlb_standby=%u: larger than %u; using %u\n",
+			val, SWIOTLB_STANDBY_MAX, SWIOTLB_STANDBY_MAX);
+		*chunks = SWIOTLB_STANDBY_MAX;
+		return -ERANGE;
+	}
+	*chunks = val;
+	return 0;
+}
+
+static int __init setup_swiotlb_standby(char *str)
+{
+	swiotlb_parse_standby(str, &swiotlb_standby);
+	return 0;
+}
+early_param("swiotlb_standby", setup_swiotlb_standby);
 
 static int __init setup_swiotlb_overprovision(char *str)
 {
@@ -318,9 +363,11 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 
 	pool->active_chunks = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->lost = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
+	rc->standby = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->retry_after = memblock_alloc(nr_chunks * sizeof(long),
 					 SMP_CACHE_BYTES);
-	if (!pool->active_chunks || !rc->lost || !rc->retry_after) {
+	if (!pool->active_chunks || !rc->lost || !rc->standby ||
+	    !rc->retry_after) {
 		pr_warn("swiotlb_overprovision: no memory for chunk state; the whole region stays active\n");
 		pool->active_chunks = NULL;
 		return;
@@ -555,14 +602,137 @@ static void swiotlb_note_claim_ns(struct io_tlb_reclaim *rc, u64 ns)
 }
 
 /**
+ * swiotlb_claim_needs_standby() - may the map path only use standby chunks?
+ *
+ * In a guest with memory encryption the host can read all of a shared
+ * chunk, and sharing one may sleep: the map path can only activate chunks
+ * the worker zeroed and shared beforehand.
+ *
+ * Return: %true if claims must come from the standby.
+ */
+VISIBLE_IF_KUNIT bool swiotlb_claim_needs_standby(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(swiotlb_claim_needs_standby);
+	return cc_platform_has(CC_ATTR_MEM_ENCRYPT);
+}
+
+/*
+ * Take a chunk off the standby, or return ULONG_MAX. A successful
+ * test_and_clear_bit() is fully ordered: it sees the zeroing and sharing
+ * that swiotlb_standby_chunk() finished before setting the bit.
+ */
+static unsigned long swiotlb_take_standby(struct io_tlb_reclaim *rc)
+{
+	unsigned long chunk;
+
+	if (!atomic_long_read(&rc->nr_standby))
+		return ULONG_MAX;
+	for_each_set_bit(chunk, rc->standby, rc->nr_chunks) {
+		if (test_and_clear_bit(chunk, rc->standby)) {
+			atomic_long_dec(&rc->nr_standby);
+			return chunk;
+		}
+	}
+	return ULONG_MAX;
+}
+
+/**
+ * swiotlb_standby_chunk() - take a lent chunk back onto the standby
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Lent chunk.
+ *
+ * Does what growing does, except publishing the slots: the map path
+ * activates a standby chunk in any context (swiotlb_reclaim_claim()).
+ *
+ * Context: Process context; sleeps while the chunk's pages are migrated.
+ * Return: 0, -EALREADY if the map path claimed the chunk meanwhile, the
+ * error of swiotlb_take_pageblocks() (the chunk stays lent), or -EIO if
+ * it could not be shared (the chunk is lost).
+ */
+int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
+				      GFP_KERNEL | __GFP_NOWARN);
+	if (err && test_bit(chunk, rc->pool->active_chunks))
+		return -EALREADY;
+	if (err)
+		return err;
+	memset(swiotlb_chunk_vaddr(rc, chunk), 0, PAGE_SIZE << pageblock_order);
+	if (swiotlb_chunk_set_shared(rc, chunk, true)) {
+		swiotlb_lose_chunk(rc, chunk, "shared with the host");
+		return -EIO;
+	}
+	/* Zeroed and shared before a claim can take it */
+	smp_mb__before_atomic();
+	set_bit(chunk, rc->standby);
+	atomic_long_inc(&rc->nr_standby);
+	return 0;
+}
+
+/**
+ * swiotlb_lend_standby_chunk() - lend a standby chunk again
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * Return: 0, -ENOENT if the standby is empty, or an error after which the
+ * chunk is back on the standby or, if its encryption state is unknown,
+ * lost.
+ */
+int swiotlb_lend_standby_chunk(struct io_tlb_reclaim *rc)
+{
+	unsigned long chunk = swiotlb_take_standby(rc);
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	if (chunk == ULONG_MAX)
+		return -ENOENT;
+	if (swiotlb_chunk_set_shared(rc, chunk, false)) {
+		swiotlb_lose_chunk(rc, chunk, "made private again");
+		return -EIO;
+	}
+	err = swiotlb_lend_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+				      pageblock_nr_pages);
+	if (err) {
+		if (swiotlb_chunk_set_shared(rc, chunk, true)) {
+			swiotlb_lose_chunk(rc, chunk, "shared with the host");
+			return err;
+		}
+		smp_mb__before_atomic();
+		set_bit(chunk, rc->standby);
+		atomic_long_inc(&rc->nr_standby);
+	}
+	return err;
+}
+
+/**
+ * swiotlb_lent_chunks() - chunks lent to the page allocator now
+ * @rc:		Lending state.
+ *
+ * Return: a snapshot, exact only under rc->lock with no claim running.
+ */
+unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc)
+{
+	long lent = rc->nr_chunks - atomic_long_read(&rc->nr_active) -
+		    READ_ONCE(rc->nr_lost) - atomic_long_read(&rc->nr_standby);
+
+	return max(lent, 0L);
+}
+
+/**
  * swiotlb_reclaim_claim() - put a lent chunk into use from the map path
  * @pool:	Pool whose search for free slots just failed.
  *
  * The worker grows the pool by migration, which sleeps and takes
  * milliseconds per chunk: a burst of mappings outruns it. This activates
- * a lent chunk none of whose pages is in use at once, taken straight off
- * the page allocator's free lists (swiotlb_claim_free_pageblock()), and
- * leaves the rest to the workers: growing on if the pool stays low, and
+ * a chunk at once: one from the standby if there is one, else a lent chunk
+ * none of whose pages is in use, taken straight off the page allocator's
+ * free lists (swiotlb_claim_free_pageblock()). It leaves the rest to the
+ * workers: growing on if the pool stays low, and
  * lending the chunk again once it is idle. The ordering argument is
  * "Claim" in "Memory ordering" at the top of this file.
  *
@@ -574,7 +744,7 @@ static void swiotlb_note_claim_ns(struct io_tlb_reclaim *rc, u64 ns)
  * iommu_dma_map_swiotlb() zeroes it for untrusted devices; a device
  * without an IOMMU can read all of memory anyway. In a guest with memory
  * encryption the host can read all of a shared chunk, and sharing may
- * sleep, so nothing is claimed there.
+ * sleep: only standby chunks are activated there.
  *
  * Context: Any context, including hard interrupt; never sleeps.
  * Return: %true if a chunk was activated: the caller should search again.
@@ -589,24 +759,31 @@ bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 	phys_addr_t phys;
 
 	/* Pairs with smp_store_release() in swiotlb_reclaim_lend_init() */
-	if (!rc || !smp_load_acquire(&rc->claim_enabled) ||
-	    cc_platform_has(CC_ATTR_MEM_ENCRYPT))
+	if (!rc || !smp_load_acquire(&rc->claim_enabled))
 		return false;
 
 	/* swiotlb_reclaim_exit() waits for this section; see the top */
 	rcu_read_lock();
 	if (!READ_ONCE(rc->wq))
 		goto out;
-	page = swiotlb_claim_free_pageblock(rc->zone);
-	if (!page) {
-		atomic_long_inc(&rc->claim_miss_count);
-		goto out;
+	chunk = swiotlb_take_standby(rc);
+	if (chunk != ULONG_MAX) {
+		atomic_long_inc(&rc->standby_used_count);
+		phys = swiotlb_chunk_phys(rc, chunk);
+	} else {
+		page = NULL;
+		if (!swiotlb_claim_needs_standby())
+			page = swiotlb_claim_free_pageblock(rc->zone);
+		if (!page) {
+			atomic_long_inc(&rc->claim_miss_count);
+			goto out;
+		}
+		phys = page_to_phys(page);
+		/* Only this pool lends MIGRATE_SWIOTLB pageblocks */
+		if (WARN_ON_ONCE(phys < pool->start || phys >= pool->end))
+			goto out;
+		chunk = (phys - pool->start) >> pool->chunk_shift;
 	}
-	phys = page_to_phys(page);
-	/* Only this pool lends MIGRATE_SWIOTLB pageblocks */
-	if (WARN_ON_ONCE(phys < pool->start || phys >= pool->end))
-		goto out;
-	chunk = (phys - pool->start) >> pool->chunk_shift;
 
 	swiotlb_activate_chunk(rc, chunk);
 	atomic_long_inc(&rc->nr_active);
@@ -676,7 +853,8 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
  * @chunk:	Chunk to release.
  *
  * A lent chunk is taken back first (its pages migrated); an active one
- * must have no slot in use and is retired as swiotlb_retire_chunk() does.
+ * must have no slot in use and is retired as swiotlb_retire_chunk() does;
+ * a standby chunk is already swiotlb's.
  * The chunk is then made private in a CoCo guest and its pages become
  * ordinary free MIGRATE_MOVABLE memory. It is counted as lost from then on,
  * out of swiotlb's use.
@@ -694,7 +872,10 @@ VISIBLE_IF_KUNIT int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
 
 	if (test_bit(chunk, rc->lost))
 		return -EIO;
-	if (!test_bit(chunk, rc->pool->active_chunks)) {
+	if (test_and_clear_bit(chunk, rc->standby)) {
+		/* Cleared here, the chunk is ours and no claim's */
+		atomic_long_dec(&rc->nr_standby);
+	} else if (!test_bit(chunk, rc->pool->active_chunks)) {
 		err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
 					      GFP_KERNEL | __GFP_NOWARN);
 		if (err)
@@ -768,6 +949,7 @@ bool __init swiotlb_reclaim_exit(struct io_tlb_pool *pool)
 	bitmap_bytes = BITS_TO_LONGS(rc->nr_chunks) * sizeof(long);
 	memblock_free_late(__pa(pool->active_chunks), bitmap_bytes);
 	memblock_free_late(__pa(rc->lost), bitmap_bytes);
+	memblock_free_late(__pa(rc->standby), bitmap_bytes);
 	memblock_free_late(__pa(rc->retry_after), rc->nr_chunks * sizeof(long));
 	pool->active_chunks = NULL;
 	pool->reclaim = NULL;
@@ -796,8 +978,7 @@ bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 	if (!rc)
 		return false;
 	active = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
-	lent = (rc->nr_chunks - atomic_long_read(&rc->nr_active) -
-		READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
+	lent = swiotlb_lent_chunks(rc) * rc->chunk_slots;
 	dev_warn_ratelimited(dev,
 			     "swiotlb buffer is full (sz: %zd bytes), active %lu (slots), used %lu (slots), lent %lu (slots)\n",
 			     size, active, active - min(active, swiotlb_free_slots(rc)),
@@ -884,6 +1065,14 @@ static int __init swiotlb_reclaim_lend_init(void)
 	}
 	WRITE_ONCE(rc->wq, wq);
 	rc->zone = page_zone(pfn_to_page(PHYS_PFN(pool->start)));
+	if (swiotlb_standby < 0)
+		swiotlb_standby = swiotlb_claim_needs_standby() ?
+				  SWIOTLB_STANDBY_COCO : 0;
+	rc->standby_target = min_t(unsigned long, swiotlb_standby,
+				   swiotlb_lent_chunks(rc));
+	/* The worker fills the standby */
+	if (wq && rc->standby_target)
+		queue_work(wq, &rc->grow_work);
 	/* The map path may claim from here on: zone and wq set before */
 	if (wq)
 		smp_store_release(&rc->claim_enabled, 1);
@@ -894,6 +1083,10 @@ static int __init swiotlb_reclaim_lend_init(void)
 			kept, to_lend);
 	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator\n",
 		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20);
+	if (rc->standby_target)
+		pr_info("swiotlb_overprovision: keeping %lu chunks (%lu MiB) on standby for bursts\n",
+			rc->standby_target,
+			(rc->standby_target * rc->chunk_slots << IO_TLB_SHIFT) >> 20);
 	return 0;
 }
 core_initcall(swiotlb_reclaim_lend_init);

@@ -44,6 +44,11 @@
  * @claim_count: Chunks the map path put into use itself.
  * @claim_miss_count: Claims that found no wholly free lent chunk.
  * @claim_ns_max: Longest claim, from the call to published slots.
+ * @standby:	Chunks on standby: taken back, zeroed and shared with the
+ *		host, slots withdrawn, for the map path to activate at once.
+ * @nr_standby:	Chunks in @standby.
+ * @standby_target: Chunks the worker keeps on standby.
+ * @standby_used_count: Standby chunks the map path activated.
  * @lock:	Serialises growing, shrinking and watermark updates.
  * @grow_work:	Takes chunks back; kicked from the map path.
  * @shrink_work: Periodic check for chunks to lend again.
@@ -73,6 +78,10 @@ struct io_tlb_reclaim {
 	atomic_long_t claim_count;
 	atomic_long_t claim_miss_count;
 	atomic_long_t claim_ns_max;
+	unsigned long *standby;
+	atomic_long_t nr_standby;
+	unsigned long standby_target;
+	atomic_long_t standby_used_count;
 	struct mutex lock;	/* grow, shrink, watermarks */
 	struct work_struct grow_work;
 	struct delayed_work shrink_work;

@@ -41,6 +41,8 @@ static struct swiotlb_knob swiotlb_knobs[] = {
 	  swiotlb_set_fail_grow },
 	{ "io_tlb_atomic_claim", &swiotlb_default_reclaim.claim_enabled,
 	  swiotlb_set_atomic_claim },
+	{ "io_tlb_standby", &swiotlb_default_reclaim.standby_target,
+	  swiotlb_set_standby },
 };
 
 static int swiotlb_knob_show(struct seq_file *m, void *unused)
@@ -101,11 +103,20 @@ static int swiotlb_lent_get(void *data, u64 *val)
 {
 	struct io_tlb_reclaim *rc = data;
 
-	*val = (u64)(rc->nr_chunks - atomic_long_read(&rc->nr_active) -
-		     READ_ONCE(rc->nr_lost)) * rc->chunk_slots;
+	*val = (u64)swiotlb_lent_chunks(rc) * rc->chunk_slots;
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lent_fops, swiotlb_lent_get, NULL, "%llu\n");
+
+static int swiotlb_standby_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)atomic_long_read(&rc->nr_standby) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_standby_fops, swiotlb_standby_get, NULL,
+			 "%llu\n");
 
 static int swiotlb_free_get(void *data, u64 *val)
 {
@@ -161,6 +172,10 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 			    &rc->claim_miss_count, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_claim_ns_max", 0400, dir,
 			    &rc->claim_ns_max, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_standby_nslabs", 0400, dir, rc,
+			    &swiotlb_standby_fops);
+	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,
+			    &rc->standby_used_count, &swiotlb_counter_fops);
 	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
 		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
 				    &swiotlb_knobs[i], &swiotlb_knob_fops);

@@ -28,6 +28,9 @@ extern struct io_tlb_reclaim swiotlb_default_reclaim;
 unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc);
 int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+int swiotlb_lend_standby_chunk(struct io_tlb_reclaim *rc);
+unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc);
 
 /* swiotlb_reclaim_policy.c */
 void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
@@ -35,11 +38,13 @@ void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
 void swiotlb_grow_work(struct work_struct *work);
 void swiotlb_shrink_work(struct work_struct *work);
 void swiotlb_after_claim(struct io_tlb_reclaim *rc);
+void swiotlb_refill_standby(struct io_tlb_reclaim *rc);
 int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_standby(struct io_tlb_reclaim *rc, unsigned long val);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Static otherwise; for swiotlb_reclaim_kunit.c */
@@ -50,6 +55,8 @@ bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
 				 unsigned long chunk, bool can_lend);
 int swiotlb_release_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc);
+bool swiotlb_claim_needs_standby(void);
+int swiotlb_parse_standby(const char *str, long *chunks);
 void swiotlb_grow(struct io_tlb_reclaim *rc);
 #endif
 
@@ -96,7 +103,7 @@ static inline bool swiotlb_chunk_is_lent(struct io_tlb_reclaim *rc,
 					 unsigned long chunk)
 {
 	return !test_bit(chunk, rc->pool->active_chunks) &&
-	       !test_bit(chunk, rc->lost);
+	       !test_bit(chunk, rc->lost) && !test_bit(chunk, rc->standby);
 }
 
 #endif /* _KERNEL_DMA_SWIOTLB_RECLAIM_INTERNAL_H */

@@ -45,6 +45,12 @@ static int fake_set_shared(struct io_tlb_reclaim *rc, unsigned long chunk,
 	return t->share_err;
 }
 
+/* A guest with memory encryption: claims may only use the standby */
+static bool fake_needs_standby(void)
+{
+	return true;
+}
+
 static struct io_tlb_reclaim *test_rc(void)
 {
 	return &swiotlb_default_reclaim;
@@ -162,6 +168,8 @@ static void reclaim_test_exit(struct kunit *test)
 	rc->shrink_delay_ms = t->saved_delay;
 	rc->fail_grow = 0;
 	swiotlb_set_atomic_claim(rc, 1);
+	rc->standby_target = 0;
+	swiotlb_refill_standby(rc);
 	mutex_unlock(&rc->lock);
 }
 
@@ -690,7 +698,7 @@ static void reclaim_claim_serves_burst(struct kunit *test)
  * A chunk claimed with interrupts off is active, found by swiotlb_find_pool()
  * and adds exactly one chunk of free slots; the worker, finding it claimed,
  * neither activates it again nor counts a failure; and once idle it is
- * shrunk and lent again like any other chunk.
+ * retired and lent again like any other chunk.
  */
 static void reclaim_claimed_chunk_lent_again(struct kunit *test)
 {
@@ -726,14 +734,8 @@ static void reclaim_claimed_chunk_lent_again(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, swiotlb_free_slots(rc), free + rc->chunk_slots);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_fail_count), fails);
 
-	/* Idle: shrinking lends it again */
-	swiotlb_set_watermarks(rc, 0, (rc->nr_initial - 1) * rc->chunk_slots);
-	rc->shrink_delay_ms = 0;
-	mutex_unlock(&rc->lock);
-	swiotlb_shrink_work(&rc->shrink_work.work);
-	swiotlb_shrink_work(&rc->shrink_work.work);
-
-	mutex_lock(&rc->lock);
+	/* Idle: retiring lends it again, as shrink_work would */
+	KUNIT_EXPECT_EQ(test, swiotlb_retire_chunk(rc, chunk), 0);
 	KUNIT_EXPECT_FALSE(test, test_bit(chunk, rc->pool->active_chunks));
 	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
 	KUNIT_EXPECT_TRUE(test, is_migrate_swiotlb_page(pfn_to_page(pfn)));
@@ -808,6 +810,92 @@ static void reclaim_claim_races_grow(struct kunit *test)
 	mutex_unlock(&rc->lock);
 }
 
+/* Lent, active, standby and lost chunks make up the region */
+static void expect_chunks_add_up(struct kunit *test, struct io_tlb_reclaim *rc)
+{
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_chunks(rc) +
+			atomic_long_read(&rc->nr_active) + rc->nr_lost +
+			atomic_long_read(&rc->nr_standby), rc->nr_chunks);
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(),
+			swiotlb_lent_chunks(rc) * pageblock_nr_pages);
+}
+
+/*
+ * The standby: the worker fills it with chunks it zeroed and shared; in a
+ * guest with memory encryption the map path activates only those, and
+ * claims nothing once they are gone, however many lent chunks are free;
+ * lowering the target lends them again. The counts add up throughout.
+ */
+static void reclaim_standby_accounting(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long active, used, chunk;
+
+	kunit_activate_static_stub(test, swiotlb_chunk_set_shared,
+				   fake_set_shared);
+	kunit_activate_static_stub(test, swiotlb_claim_needs_standby,
+				   fake_needs_standby);
+	/* Held throughout, so the worker cannot refill behind the test */
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	active = atomic_long_read(&rc->nr_active);
+	used = atomic_long_read(&rc->standby_used_count);
+	expect_chunks_add_up(test, rc);
+
+	KUNIT_ASSERT_EQ(test, swiotlb_set_standby(rc, 2), 0);
+	t->share_calls = 0;
+	swiotlb_refill_standby(rc);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_standby), 2);
+	KUNIT_EXPECT_EQ(test, t->share_calls, 2);
+	KUNIT_EXPECT_TRUE(test, t->shared);
+	expect_chunks_add_up(test, rc);
+	for_each_set_bit(chunk, rc->standby, rc->nr_chunks) {
+		KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
+		KUNIT_EXPECT_NULL(test, memchr_inv(swiotlb_chunk_vaddr(rc, chunk),
+						   0, PAGE_SIZE << pageblock_order));
+	}
+
+	KUNIT_EXPECT_TRUE(test, claim_irqs_off(rc));
+	KUNIT_EXPECT_TRUE(test, claim_irqs_off(rc));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_standby), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->standby_used_count),
+			used + 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 2);
+	/* Standby used up: no unshared chunk may be claimed instead */
+	KUNIT_EXPECT_FALSE(test, claim_irqs_off(rc));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 2);
+	expect_chunks_add_up(test, rc);
+
+	/* Refilled, then the target lowered: all of it is lent again */
+	swiotlb_refill_standby(rc);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_standby), 2);
+	KUNIT_ASSERT_EQ(test, swiotlb_set_standby(rc, 0), 0);
+	swiotlb_refill_standby(rc);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_standby), 0);
+	shrink_to_initial(rc);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active);
+	expect_chunks_add_up(test, rc);
+	mutex_unlock(&rc->lock);
+}
+
+/* "swiotlb_standby=": chunks from 0 to 64; anything else is reported */
+static void reclaim_parse_standby(struct kunit *test)
+{
+	long chunks;
+
+	KUNIT_EXPECT_EQ(test, swiotlb_parse_standby("3", &chunks), 0);
+	KUNIT_EXPECT_EQ(test, chunks, 3);
+	KUNIT_EXPECT_EQ(test, swiotlb_parse_standby("0", &chunks), 0);
+	KUNIT_EXPECT_EQ(test, chunks, 0);
+	KUNIT_EXPECT_EQ(test, swiotlb_parse_standby("x", &chunks), -EINVAL);
+	KUNIT_EXPECT_EQ(test, chunks, -1);
+	KUNIT_EXPECT_EQ(test, swiotlb_parse_standby("-2", &chunks), -EINVAL);
+	KUNIT_EXPECT_EQ(test, swiotlb_parse_standby(NULL, &chunks), -EINVAL);
+	KUNIT_EXPECT_EQ(test, swiotlb_parse_standby("65", &chunks), -ERANGE);
+	KUNIT_EXPECT_EQ(test, chunks, 64);
+}
+
 static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_parse_overprovision),
 	KUNIT_CASE(reclaim_find_pool_slot_level),
@@ -822,6 +910,8 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_claim_serves_burst),
 	KUNIT_CASE(reclaim_claimed_chunk_lent_again),
 	KUNIT_CASE(reclaim_claim_races_grow),
+	KUNIT_CASE(reclaim_standby_accounting),
+	KUNIT_CASE(reclaim_parse_standby),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),
 	{}

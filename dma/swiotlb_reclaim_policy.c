@@ -174,6 +174,39 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 }
 
 /**
+ * swiotlb_refill_standby() - bring the standby to its target size
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * Takes lent chunks onto the standby, cheapest first, or lends standby
+ * chunks again when the target was lowered. Gives up on a chunk that
+ * cannot be taken as a grow round does.
+ */
+void swiotlb_refill_standby(struct io_tlb_reclaim *rc)
+{
+	unsigned int failures = 0;
+	unsigned long chunk;
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	while (atomic_long_read(&rc->nr_standby) < rc->standby_target &&
+	       failures < SWIOTLB_GROW_MAX_FAILURES) {
+		chunk = swiotlb_pick_chunk(rc);
+		if (chunk == ULONG_MAX)
+			break;
+		err = swiotlb_standby_chunk(rc, chunk);
+		if (!err || err == -EALREADY)
+			continue;
+		atomic_long_inc(&rc->grow_fail_count);
+		rc->retry_after[chunk] = jiffies + SWIOTLB_GROW_RETRY_DELAY;
+		failures++;
+	}
+	while (atomic_long_read(&rc->nr_standby) > rc->standby_target &&
+	       !swiotlb_lend_standby_chunk(rc))
+		;
+}
+
+/**
  * swiotlb_grow_work() - grow_work: take chunks back after a kick
  * @work:	&io_tlb_reclaim.grow_work.
  */
@@ -184,6 +217,7 @@ void swiotlb_grow_work(struct work_struct *work)
 
 	mutex_lock(&rc->lock);
 	swiotlb_grow(rc);
+	swiotlb_refill_standby(rc);
 	mutex_unlock(&rc->lock);
 }
 
@@ -357,5 +391,33 @@ int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val)
 	}
 	/* Pairs with smp_load_acquire() in swiotlb_reclaim_claim() */
 	smp_store_release(&rc->claim_enabled, val);
+	return 0;
+}
+
+/**
+ * swiotlb_set_standby() - set io_tlb_standby, the chunks kept on standby
+ * @rc:		Lending state.
+ * @val:	Chunks, at most what is lent or on standby now.
+ *
+ * The worker takes chunks onto the standby or lends them again.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_standby(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	unsigned long most = swiotlb_lent_chunks(rc) +
+			     atomic_long_read(&rc->nr_standby);
+
+	if (val > most) {
+		pr_warn("io_tlb_standby: %lu is more than the %lu chunks lent or on standby; unchanged\n",
+			val, most);
+		return -EINVAL;
+	}
+	if (!rc->wq) {
+		pr_warn("io_tlb_standby: no worker to fill the standby; unchanged\n");
+		return -EINVAL;
+	}
+	rc->standby_target = val;
+	queue_work(rc->wq, &rc->grow_work);
 	return 0;
 }
