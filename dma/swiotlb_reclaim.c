@@ -776,6 +776,7 @@ bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 			page = swiotlb_claim_free_pageblock(rc->zone);
 		if (!page) {
 			atomic_long_inc(&rc->claim_miss_count);
+			swiotlb_after_claim(rc, false);
 			goto out;
 		}
 		phys = page_to_phys(page);
@@ -788,7 +789,7 @@ bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 	swiotlb_activate_chunk(rc, chunk);
 	atomic_long_inc(&rc->nr_active);
 	atomic_long_inc(&rc->claim_count);
-	swiotlb_after_claim(rc);
+	swiotlb_after_claim(rc, true);
 	claimed = true;
 	swiotlb_note_claim_ns(rc, local_clock() - start);
 	trace_swiotlb_reclaim_claim(phys, PAGE_SIZE << pageblock_order,

@@ -49,6 +49,9 @@
  * @nr_standby:	Chunks in @standby.
  * @standby_target: Chunks the worker keeps on standby.
  * @standby_used_count: Standby chunks the map path activated.
+ * @outran:	Set by the map path when a search found no room; the next
+ *		grow round clears it and grows by more.
+ * @grow_boost:	Chunks a grow round takes beyond the high watermark.
  * @lock:	Serialises growing, shrinking and watermark updates.
  * @grow_work:	Takes chunks back; kicked from the map path.
  * @shrink_work: Periodic check for chunks to lend again.
@@ -82,6 +85,8 @@ struct io_tlb_reclaim {
 	atomic_long_t nr_standby;
 	unsigned long standby_target;
 	atomic_long_t standby_used_count;
+	atomic_t outran;
+	unsigned long grow_boost;
 	struct mutex lock;	/* grow, shrink, watermarks */
 	struct work_struct grow_work;
 	struct delayed_work shrink_work;

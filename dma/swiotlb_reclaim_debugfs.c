@@ -176,6 +176,7 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 			    &swiotlb_standby_fops);
 	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,
 			    &rc->standby_used_count, &swiotlb_counter_fops);
+	debugfs_create_ulong("io_tlb_grow_boost", 0400, dir, &rc->grow_boost);
 	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
 		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
 				    &swiotlb_knobs[i], &swiotlb_knob_fops);

@@ -37,7 +37,7 @@ void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
 			    unsigned long high);
 void swiotlb_grow_work(struct work_struct *work);
 void swiotlb_shrink_work(struct work_struct *work);
-void swiotlb_after_claim(struct io_tlb_reclaim *rc);
+void swiotlb_after_claim(struct io_tlb_reclaim *rc, bool claimed);
 void swiotlb_refill_standby(struct io_tlb_reclaim *rc);
 int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val);

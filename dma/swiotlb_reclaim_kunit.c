@@ -170,6 +170,8 @@ static void reclaim_test_exit(struct kunit *test)
 	swiotlb_set_atomic_claim(rc, 1);
 	rc->standby_target = 0;
 	swiotlb_refill_standby(rc);
+	atomic_set(&rc->outran, 0);
+	rc->grow_boost = 0;
 	mutex_unlock(&rc->lock);
 }
 
@@ -879,6 +881,48 @@ static void reclaim_standby_accounting(struct kunit *test)
 	mutex_unlock(&rc->lock);
 }
 
+/*
+ * After a search found no room, a grow round takes a chunk even with the
+ * free count at the high watermark (fragmentation can leave no run long
+ * enough), and each such round aims twice as far above the watermark;
+ * shrinking halves that again.
+ */
+static void reclaim_outran_grows_more(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	unsigned long active;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	rc->grow_boost = 0;
+	atomic_set(&rc->outran, 0);
+	/* At the high watermark: a plain round has nothing to do */
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc));
+	active = atomic_long_read(&rc->nr_active);
+	swiotlb_grow(rc);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active);
+
+	atomic_set(&rc->outran, 1);
+	swiotlb_grow(rc);
+	KUNIT_EXPECT_EQ(test, rc->grow_boost, 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
+
+	atomic_set(&rc->outran, 1);
+	swiotlb_grow(rc);
+	KUNIT_EXPECT_EQ(test, rc->grow_boost, 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 2);
+
+	rc->shrink_delay_ms = 0;
+	mutex_unlock(&rc->lock);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+
+	mutex_lock(&rc->lock);
+	KUNIT_EXPECT_EQ(test, rc->grow_boost, 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active);
+	mutex_unlock(&rc->lock);
+}
+
 /* "swiotlb_standby=": chunks from 0 to 64; anything else is reported */
 static void reclaim_parse_standby(struct kunit *test)
 {
@@ -912,6 +956,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_claim_races_grow),
 	KUNIT_CASE(reclaim_standby_accounting),
 	KUNIT_CASE(reclaim_parse_standby),
+	KUNIT_CASE(reclaim_outran_grows_more),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),
 	{}

@@ -29,6 +29,8 @@
 /* How often shrink_work looks for chunks to lend again */
 #define SWIOTLB_SHRINK_PERIOD		(HZ / 2)
 #define SWIOTLB_SHRINK_DELAY_MS_MAX	(3600 * 1000)
+/* Most chunks a grow round takes beyond the high watermark after bursts */
+#define SWIOTLB_GROW_BOOST_MAX		32
 
 /* End of the backoff after a grow round that could not help; see kick */
 static unsigned long kick_after;
@@ -71,22 +73,28 @@ void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
 }
 
 /**
- * swiotlb_after_claim() - follow up a chunk the map path claimed
+ * swiotlb_after_claim() - follow up a failed search
  * @rc:		Lending state; rc->wq is set and the caller is in an RCU
  *		read-side section (see swiotlb_reclaim_claim()).
+ * @claimed:	Whether the map path activated a chunk itself.
  *
- * A claim means a search failed: grow on by migration, without the
- * backoff that keeps idle kicks quiet, and make sure shrink_work runs to
- * lend the chunk again once the burst is over.
+ * A search that found no room means demand outran growth, whatever the
+ * free count says (fragmentation can leave no run long enough): the next
+ * grow round takes at least one chunk and grows by more
+ * (rc->grow_boost). It is queued without the backoff that keeps idle kicks
+ * quiet, and shrink_work is armed to lend a claimed chunk again once the
+ * burst is over.
  *
  * Context: Any context; never sleeps.
  */
-void swiotlb_after_claim(struct io_tlb_reclaim *rc)
+void swiotlb_after_claim(struct io_tlb_reclaim *rc, bool claimed)
 {
 	struct workqueue_struct *wq = READ_ONCE(rc->wq);
 
+	atomic_set(&rc->outran, 1);
 	queue_work(wq, &rc->grow_work);
-	queue_delayed_work(wq, &rc->shrink_work, SWIOTLB_SHRINK_PERIOD);
+	if (claimed)
+		queue_delayed_work(wq, &rc->shrink_work, SWIOTLB_SHRINK_PERIOD);
 }
 
 /**
@@ -139,19 +147,29 @@ static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
  * @rc:		Lending state; rc->lock is held.
  *
  * Grows until the high watermark is reached, the region is used up, or
- * too many chunks could not be taken. Every iteration either activates a
- * chunk or counts a failure, so this never spins.
+ * too many chunks could not be taken. After a search failed (rc->outran),
+ * it takes at least one chunk and aims rc->grow_boost chunks above the
+ * high watermark, doubling that boost each time demand outruns it again;
+ * shrinking halves it. Every iteration either activates a chunk or counts
+ * a failure, so this never spins.
  */
 VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 {
+	unsigned long chunk, target, grown = 0, min_grow = 0;
 	unsigned int failures = 0;
 	bool progress = false;
-	unsigned long chunk;
 	int err;
 
 	lockdep_assert_held(&rc->lock);
 
-	while (swiotlb_free_slots(rc) < rc->high_wmark) {
+	if (atomic_xchg(&rc->outran, 0)) {
+		rc->grow_boost = clamp(rc->grow_boost * 2, 1UL,
+				       (unsigned long)SWIOTLB_GROW_BOOST_MAX);
+		min_grow = 1;
+	}
+	target = rc->high_wmark + rc->grow_boost * rc->chunk_slots;
+
+	while (swiotlb_free_slots(rc) < target || grown < min_grow) {
 		chunk = swiotlb_pick_chunk(rc);
 		if (chunk == ULONG_MAX)
 			break;
@@ -159,6 +177,7 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 		/* -EALREADY: the map path claimed it, which is progress too */
 		if (!err || err == -EALREADY) {
 			progress = true;
+			grown++;
 			continue;
 		}
 		atomic_long_inc(&rc->grow_fail_count);
@@ -286,6 +305,8 @@ void swiotlb_shrink_work(struct work_struct *work)
 	       swiotlb_free_slots(rc) >= rc->high_wmark + rc->chunk_slots &&
 	       !swiotlb_shrink_one(rc))
 		;
+	/* The burst is over: grow by less next time */
+	rc->grow_boost /= 2;
 	rc->above_high_since = 0;
 rearm:
 	swiotlb_arm_shrink(rc);
