@@ -636,6 +636,18 @@ static unsigned long swiotlb_take_standby(struct io_tlb_reclaim *rc)
 	return ULONG_MAX;
 }
 
+/* Offer a zeroed, shared chunk whose slots are withdrawn to claims */
+static void swiotlb_put_standby(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	/*
+	 * Zeroing and sharing complete before the bit is set; pairs with
+	 * the fully ordered test_and_clear_bit() in swiotlb_take_standby().
+	 */
+	smp_mb__before_atomic();
+	set_bit(chunk, rc->standby);
+	atomic_long_inc(&rc->nr_standby);
+}
+
 /**
  * swiotlb_standby_chunk() - take a lent chunk back onto the standby
  * @rc:		Lending state; rc->lock is held.
@@ -667,10 +679,7 @@ int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		swiotlb_lose_chunk(rc, chunk, "shared with the host");
 		return -EIO;
 	}
-	/* Zeroed and shared before a claim can take it */
-	smp_mb__before_atomic();
-	set_bit(chunk, rc->standby);
-	atomic_long_inc(&rc->nr_standby);
+	swiotlb_put_standby(rc, chunk);
 	return 0;
 }
 
@@ -702,9 +711,7 @@ int swiotlb_lend_standby_chunk(struct io_tlb_reclaim *rc)
 			swiotlb_lose_chunk(rc, chunk, "shared with the host");
 			return err;
 		}
-		smp_mb__before_atomic();
-		set_bit(chunk, rc->standby);
-		atomic_long_inc(&rc->nr_standby);
+		swiotlb_put_standby(rc, chunk);
 	}
 	return err;
 }
@@ -1074,7 +1081,10 @@ static int __init swiotlb_reclaim_lend_init(void)
 	/* The worker fills the standby */
 	if (wq && rc->standby_target)
 		queue_work(wq, &rc->grow_work);
-	/* The map path may claim from here on: zone and wq set before */
+	/*
+	 * The map path may claim from here on. Pairs with smp_load_acquire()
+	 * in swiotlb_reclaim_claim(), which then sees zone and wq set.
+	 */
 	if (wq)
 		smp_store_release(&rc->claim_enabled, 1);
 	mutex_unlock(&rc->lock);

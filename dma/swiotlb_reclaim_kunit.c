@@ -89,7 +89,8 @@ static void shrink_to_initial(struct io_tlb_reclaim *rc)
 	unsigned long chunk;
 
 	lockdep_assert_held(&rc->lock);
-	for (chunk = rc->nr_chunks; chunk-- > 0 && atomic_long_read(&rc->nr_active) > rc->nr_initial;)
+	for (chunk = rc->nr_chunks;
+	     chunk-- > 0 && atomic_long_read(&rc->nr_active) > rc->nr_initial;)
 		if (test_bit(chunk, rc->pool->active_chunks))
 			swiotlb_retire_chunk(rc, chunk);
 }
