@@ -124,6 +124,8 @@
  * allocations come from, which it must not crowd out.
  */
 #define SWIOTLB_REGION_MAX_PERCENT	40
+/* Wholly free lent chunks evacuate_work keeps by default */
+#define SWIOTLB_EVACUATE_DEFAULT	4
 /* Largest "swiotlb_standby=" accepted, in chunks */
 #define SWIOTLB_STANDBY_MAX		64
 /*
@@ -143,6 +145,9 @@ struct io_tlb_reclaim swiotlb_default_reclaim = {
 					swiotlb_grow_work),
 	.shrink_work = __DELAYED_WORK_INITIALIZER(swiotlb_default_reclaim.shrink_work,
 						  swiotlb_shrink_work, 0),
+	.evacuate_work = __DELAYED_WORK_INITIALIZER(swiotlb_default_reclaim.evacuate_work,
+						    swiotlb_evacuate_work, 0),
+	.evacuate_target = SWIOTLB_EVACUATE_DEFAULT,
 };
 
 /**
@@ -684,6 +689,41 @@ int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 }
 
 /**
+ * swiotlb_evacuate_chunk() - move the movable pages out of a lent chunk
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Lent chunk holding pages in use.
+ *
+ * Takes the chunk back, which migrates its pages elsewhere, and lends it
+ * again at once, wholly free, for the map path to claim. The chunk is
+ * never active in between, so nothing about it changes for swiotlb.
+ *
+ * Context: Process context; sleeps while the pages are migrated.
+ * Return: 0, -EALREADY if the map path claimed the chunk meanwhile, or
+ * the error of swiotlb_take_pageblocks() (the chunk stays lent as it was).
+ */
+int swiotlb_evacuate_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	unsigned long busy;
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
+	err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
+				      GFP_KERNEL | __GFP_NOWARN);
+	if (err && test_bit(chunk, rc->pool->active_chunks))
+		return -EALREADY;
+	if (err)
+		return err;
+	/* Taken just now, so owned as swiotlb_lend_pageblocks() wants it */
+	WARN_ON_ONCE(swiotlb_lend_pageblocks(pfn, pageblock_nr_pages));
+	atomic_long_inc(&rc->evacuate_count);
+	atomic_long_add(busy, &rc->evacuate_pages);
+	return 0;
+}
+
+/**
  * swiotlb_lend_standby_chunk() - lend a standby chunk again
  * @rc:		Lending state; rc->lock is held.
  *
@@ -938,6 +978,7 @@ bool __init swiotlb_reclaim_exit(struct io_tlb_pool *pool)
 		synchronize_rcu();
 		/* Neither work queues itself again without rc->wq */
 		cancel_delayed_work_sync(&rc->shrink_work);
+		cancel_delayed_work_sync(&rc->evacuate_work);
 		cancel_work_sync(&rc->grow_work);
 		destroy_workqueue(wq);
 	}
@@ -1081,6 +1122,7 @@ static int __init swiotlb_reclaim_lend_init(void)
 	/* The worker fills the standby */
 	if (wq && rc->standby_target)
 		queue_work(wq, &rc->grow_work);
+	swiotlb_arm_evacuate(rc);
 	/*
 	 * The map path may claim from here on. Pairs with smp_load_acquire()
 	 * in swiotlb_reclaim_claim(), which then sees zone and wq set.

@@ -52,6 +52,11 @@
  * @outran:	Set by the map path when a search found no room; the next
  *		grow round clears it and grows by more.
  * @grow_boost:	Chunks a grow round takes beyond the high watermark.
+ * @evacuate_target: Wholly free lent chunks evacuate_work tries to keep,
+ *		so that the map path finds some to claim; 0 turns it off.
+ * @evacuate_count: Chunks emptied by evacuate_work.
+ * @evacuate_pages: Pages it migrated out of them.
+ * @evacuate_work: Empties a lent chunk now and then while memory has room.
  * @lock:	Serialises growing, shrinking and watermark updates.
  * @grow_work:	Takes chunks back; kicked from the map path.
  * @shrink_work: Periodic check for chunks to lend again.
@@ -87,6 +92,10 @@ struct io_tlb_reclaim {
 	atomic_long_t standby_used_count;
 	atomic_t outran;
 	unsigned long grow_boost;
+	unsigned long evacuate_target;
+	atomic_long_t evacuate_count;
+	atomic_long_t evacuate_pages;
+	struct delayed_work evacuate_work;
 	struct mutex lock;	/* grow, shrink, watermarks */
 	struct work_struct grow_work;
 	struct delayed_work shrink_work;

@@ -43,6 +43,8 @@ static struct swiotlb_knob swiotlb_knobs[] = {
 	  swiotlb_set_atomic_claim },
 	{ "io_tlb_standby", &swiotlb_default_reclaim.standby_target,
 	  swiotlb_set_standby },
+	{ "io_tlb_evacuate", &swiotlb_default_reclaim.evacuate_target,
+	  swiotlb_set_evacuate },
 };
 
 static int swiotlb_knob_show(struct seq_file *m, void *unused)
@@ -177,6 +179,10 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,
 			    &rc->standby_used_count, &swiotlb_counter_fops);
 	debugfs_create_ulong("io_tlb_grow_boost", 0400, dir, &rc->grow_boost);
+	debugfs_create_file("io_tlb_evacuate_count", 0400, dir,
+			    &rc->evacuate_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_evacuate_pages", 0400, dir,
+			    &rc->evacuate_pages, &swiotlb_counter_fops);
 	for (i = 0; i < ARRAY_SIZE(swiotlb_knobs); i++)
 		debugfs_create_file(swiotlb_knobs[i].name, 0600, dir,
 				    &swiotlb_knobs[i], &swiotlb_knob_fops);

@@ -29,6 +29,7 @@ unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc);
 int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+int swiotlb_evacuate_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_lend_standby_chunk(struct io_tlb_reclaim *rc);
 unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc);
 
@@ -39,12 +40,15 @@ void swiotlb_grow_work(struct work_struct *work);
 void swiotlb_shrink_work(struct work_struct *work);
 void swiotlb_after_claim(struct io_tlb_reclaim *rc, bool claimed);
 void swiotlb_refill_standby(struct io_tlb_reclaim *rc);
+void swiotlb_evacuate_work(struct work_struct *work);
+void swiotlb_arm_evacuate(struct io_tlb_reclaim *rc);
 int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_shrink_delay(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_standby(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_evacuate(struct io_tlb_reclaim *rc, unsigned long val);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Static otherwise; for swiotlb_reclaim_kunit.c */
@@ -56,6 +60,7 @@ bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
 int swiotlb_release_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc);
 bool swiotlb_claim_needs_standby(void);
+bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc);
 int swiotlb_parse_standby(const char *str, long *chunks);
 void swiotlb_grow(struct io_tlb_reclaim *rc);
 #endif

@@ -10,9 +10,11 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
+#include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/mmzone.h>
 #include <linux/page-swiotlb.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "swiotlb_reclaim_internal.h"
@@ -924,6 +926,104 @@ static void reclaim_outran_grows_more(struct kunit *test)
 	mutex_unlock(&rc->lock);
 }
 
+static void put_file(void *file)
+{
+	fput(file);
+}
+
+static bool folio_pattern(struct folio *folio, pgoff_t index, bool fill)
+{
+	u32 *words = kmap_local_folio(folio, 0);
+	bool same = true;
+	unsigned int i;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(u32); i++) {
+		if (fill)
+			words[i] = index * 4099 + i;
+		else if (words[i] != index * 4099 + i)
+			same = false;
+	}
+	kunmap_local(words);
+	return same;
+}
+
+/*
+ * Movable pages in a lent chunk are moved out while the zone has room,
+ * which leaves the chunk wholly free for the map path to claim, lent all
+ * along; the data survives the move.
+ */
+static void reclaim_evacuate_empties_chunk(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	const gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_NORETRY | __GFP_NOWARN;
+	unsigned long chunk = ULONG_MAX, target, count, cpfn = 0;
+	unsigned int tries, bad = 0;
+	pgoff_t i, filled = 0;
+	struct folio *folio;
+	struct file *file;
+
+	file = shmem_file_setup("swiotlb_reclaim_kunit",
+				(loff_t)totalram_pages() << PAGE_SHIFT,
+				VM_NORESERVE);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	/* Its page cache goes with it, also when an assertion ends the test */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, put_file, file), 0);
+
+	/*
+	 * Page cache until a page lands in a lent chunk: movable allocations
+	 * take lent pages once those are over half of the free memory.
+	 */
+	for (i = 0; i < totalram_pages() && chunk == ULONG_MAX; i++) {
+		phys_addr_t phys;
+
+		folio = shmem_read_folio_gfp(file->f_mapping, i, gfp);
+		if (IS_ERR(folio))
+			break;
+		filled = i + 1;
+		folio_pattern(folio, i, true);
+		folio_mark_dirty(folio);
+		phys = PFN_PHYS(folio_pfn(folio));
+		if (phys >= rc->pool->start && phys < rc->pool->end &&
+		    swiotlb_chunk_is_lent(rc, addr_chunk(rc, phys)))
+			chunk = addr_chunk(rc, phys);
+		folio_put(folio);
+	}
+	KUNIT_ASSERT_NE_MSG(test, chunk, ULONG_MAX,
+			    "none of %lu pages of page cache landed in a lent chunk",
+			    filled);
+	cpfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+
+	/* Held from here on: evacuate_work waits */
+	mutex_lock(&rc->lock);
+
+	target = rc->evacuate_target;
+	rc->evacuate_target = rc->nr_chunks;
+	count = atomic_long_read(&rc->evacuate_count);
+	/* The least busy chunk goes first: ours may take a few calls */
+	for (tries = 0; tries < 32 &&
+	     swiotlb_pageblocks_used_pages(cpfn, pageblock_nr_pages); tries++)
+		if (!swiotlb_evacuate_one(rc))
+			break;
+	rc->evacuate_target = target;
+
+	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(cpfn,
+							    pageblock_nr_pages), 0);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->evacuate_count), count);
+	KUNIT_EXPECT_TRUE(test, swiotlb_chunk_is_lent(rc, chunk));
+	KUNIT_EXPECT_TRUE(test, is_migrate_swiotlb_page(pfn_to_page(cpfn)));
+	mutex_unlock(&rc->lock);
+
+	for (i = 0; i < filled; i++) {
+		folio = shmem_read_folio(file->f_mapping, i);
+		if (IS_ERR(folio) || !folio_pattern(folio, i, false))
+			bad++;
+		if (!IS_ERR(folio))
+			folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "%u of %lu pages lost their data",
+			    bad, filled);
+}
+
 /* "swiotlb_standby=": chunks from 0 to 64; anything else is reported */
 static void reclaim_parse_standby(struct kunit *test)
 {
@@ -958,6 +1058,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_standby_accounting),
 	KUNIT_CASE(reclaim_parse_standby),
 	KUNIT_CASE(reclaim_outran_grows_more),
+	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),
 	{}

@@ -29,6 +29,8 @@
 /* How often shrink_work looks for chunks to lend again */
 #define SWIOTLB_SHRINK_PERIOD		(HZ / 2)
 #define SWIOTLB_SHRINK_DELAY_MS_MAX	(3600 * 1000)
+/* How often evacuate_work looks for a lent chunk to empty */
+#define SWIOTLB_EVACUATE_PERIOD		HZ
 /* Most chunks a grow round takes beyond the high watermark after bursts */
 #define SWIOTLB_GROW_BOOST_MAX		32
 
@@ -314,6 +316,99 @@ out:
 	mutex_unlock(&rc->lock);
 }
 
+/**
+ * swiotlb_arm_evacuate() - queue evacuate_work for its next look
+ * @rc:		Lending state.
+ */
+void swiotlb_arm_evacuate(struct io_tlb_reclaim *rc)
+{
+	/* No workqueue once swiotlb_reclaim_exit() has begun */
+	if (rc->wq && rc->evacuate_target)
+		queue_delayed_work(rc->wq, &rc->evacuate_work,
+				   SWIOTLB_EVACUATE_PERIOD);
+}
+
+/*
+ * Room for a chunk's pages outside lent memory: the zone's other free
+ * pages stay above its high watermark with two chunks to spare.
+ */
+static bool swiotlb_zone_has_room(struct zone *zone)
+{
+	long other = zone_page_state(zone, NR_FREE_PAGES) -
+		     zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
+
+	return other > (long)(high_wmark_pages(zone) + 2 * pageblock_nr_pages);
+}
+
+/**
+ * swiotlb_evacuate_one() - empty one lent chunk if the map path needs it
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * Under memory pressure movable data fills the lent chunks, and once the
+ * pressure is gone it stays there: a later burst finds no chunk wholly
+ * free to claim and waits for migration. While the zone has room outside
+ * lent memory and fewer than rc->evacuate_target lent chunks are wholly
+ * free, this migrates the pages out of the lent chunk that holds the
+ * fewest, one chunk per call. The pages land in ordinary memory: movable
+ * allocations prefer lent pages only while those are over half of the
+ * zone's free memory, which a full lent area is not.
+ *
+ * Return: %true if a chunk was emptied.
+ */
+VISIBLE_IF_KUNIT bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc)
+{
+	unsigned long chunk, best = ULONG_MAX, best_busy = ULONG_MAX;
+	int err;
+
+	lockdep_assert_held(&rc->lock);
+
+	/* O(target): what a claim could take now */
+	if (swiotlb_free_pageblocks(rc->zone, rc->evacuate_target) >=
+	    rc->evacuate_target || !swiotlb_zone_has_room(rc->zone))
+		return false;
+
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
+		unsigned long busy;
+
+		if (!swiotlb_chunk_is_lent(rc, chunk))
+			continue;
+		busy = swiotlb_pageblocks_used_pages(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+						     pageblock_nr_pages);
+		if (busy && busy < best_busy &&
+		    !swiotlb_before_deadline(rc->retry_after[chunk],
+					     SWIOTLB_GROW_RETRY_DELAY)) {
+			best = chunk;
+			best_busy = busy;
+		}
+	}
+	if (best == ULONG_MAX)
+		return false;
+
+	err = swiotlb_evacuate_chunk(rc, best);
+	if (err && err != -EALREADY)
+		rc->retry_after[best] = jiffies + SWIOTLB_GROW_RETRY_DELAY;
+	return !err;
+}
+
+/**
+ * swiotlb_evacuate_work() - evacuate_work: keep lent chunks claimable
+ * @work:	&io_tlb_reclaim.evacuate_work.work.
+ *
+ * Runs every SWIOTLB_EVACUATE_PERIOD, emptying at most one chunk each
+ * time, so that a busy guest pays at most one chunk's migration a second.
+ */
+void swiotlb_evacuate_work(struct work_struct *work)
+{
+	struct io_tlb_reclaim *rc = container_of(to_delayed_work(work),
+						 struct io_tlb_reclaim,
+						 evacuate_work);
+
+	mutex_lock(&rc->lock);
+	swiotlb_evacuate_one(rc);
+	swiotlb_arm_evacuate(rc);
+	mutex_unlock(&rc->lock);
+}
+
 /*
  * Changes from debugfs, validated here; rc->lock is held. Each returns 0,
  * or -EINVAL after logging why the value was refused and changing nothing.
@@ -440,5 +535,25 @@ int swiotlb_set_standby(struct io_tlb_reclaim *rc, unsigned long val)
 	}
 	rc->standby_target = val;
 	queue_work(rc->wq, &rc->grow_work);
+	return 0;
+}
+
+/**
+ * swiotlb_set_evacuate() - set io_tlb_evacuate, the wholly free lent chunks
+ *	evacuate_work tries to keep (0: do not evacuate)
+ * @rc:		Lending state.
+ * @val:	Chunks, at most the number of chunks.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_evacuate(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (val > rc->nr_chunks) {
+		pr_warn("io_tlb_evacuate: %lu is more than the %lu chunks; unchanged\n",
+			val, rc->nr_chunks);
+		return -EINVAL;
+	}
+	rc->evacuate_target = val;
+	swiotlb_arm_evacuate(rc);
 	return 0;
 }

@@ -294,6 +294,38 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
 }
 
 /**
+ * swiotlb_free_pageblocks() - count the lent pageblocks a claim could take
+ * @zone: the zone swiotlb's lent pageblocks are in
+ * @max: stop counting here
+ *
+ * Counts the wholly free lent pageblocks on the free lists, which is what
+ * swiotlb_claim_free_pageblock() can take, in at most @max list steps.
+ *
+ * Context: Any context; takes the zone lock.
+ * Return: their number, or @max if there are at least that many.
+ */
+unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max)
+{
+	unsigned long flags, count = 0;
+	unsigned int order;
+	struct page *page;
+
+	spin_lock_irqsave(&zone->lock, flags);
+	for (order = pageblock_order; order < NR_PAGE_ORDERS; order++) {
+		list_for_each_entry(page,
+				    &zone->free_area[order].free_list[MIGRATE_SWIOTLB],
+				    buddy_list) {
+			count += 1UL << (order - pageblock_order);
+			if (count >= max)
+				goto out;
+		}
+	}
+out:
+	spin_unlock_irqrestore(&zone->lock, flags);
+	return min(count, max);
+}
+
+/**
  * swiotlb_lent_pages() - how much memory swiotlb lends right now
  *
  * Counts the pages of the pageblocks that swiotlb_lend_reserved_pageblocks()

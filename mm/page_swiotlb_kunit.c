@@ -599,7 +599,7 @@ static unsigned long claimed_not_owned(unsigned long pfn)
  */
 static void page_swiotlb_claim_whole_free_only(struct kunit *test)
 {
-	unsigned long busy_pfn, lent_base, free_base, pfn, tries;
+	unsigned long busy_pfn, lent_base, free_base, pfn, tries, whole;
 	bool took_free_block = false;
 	struct swiotlb_range r;
 	struct page *page;
@@ -611,6 +611,9 @@ static void page_swiotlb_claim_whole_free_only(struct kunit *test)
 						 MIGRATE_SWIOTLB, GFP_KERNEL), 0);
 	free_base = free_swiotlb_pages(r.zone);
 	lent_base = swiotlb_lent_pages();
+	/* The range's first pageblock at least is claimable */
+	whole = swiotlb_free_pageblocks(r.zone, ULONG_MAX);
+	KUNIT_EXPECT_GE(test, whole, 1);
 
 	tries = free_base / pageblock_nr_pages + 1;
 	while (tries-- && !took_free_block) {
@@ -628,6 +631,8 @@ static void page_swiotlb_claim_whole_free_only(struct kunit *test)
 				lent_base - pageblock_nr_pages);
 		KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone),
 				free_base - pageblock_nr_pages);
+		KUNIT_EXPECT_EQ(test, swiotlb_free_pageblocks(r.zone, ULONG_MAX),
+				whole - 1);
 		if (pfn == r.pfn)
 			took_free_block = true;
 		/* Lent again as any taken pageblock is */
