@@ -1123,12 +1123,14 @@ static int __init swiotlb_reclaim_lend_init(void)
 	if (wq && rc->standby_target)
 		queue_work(wq, &rc->grow_work);
 	swiotlb_arm_evacuate(rc);
-	/*
-	 * The map path may claim from here on. Pairs with smp_load_acquire()
-	 * in swiotlb_reclaim_claim(), which then sees zone and wq set.
-	 */
-	if (wq)
+	if (wq) {
+		/*
+		 * The map path may claim from here on. Pairs with
+		 * smp_load_acquire() in swiotlb_reclaim_claim(), which then
+		 * sees zone and wq set.
+		 */
 		smp_store_release(&rc->claim_enabled, 1);
+	}
 	mutex_unlock(&rc->lock);
 
 	if (kept)
