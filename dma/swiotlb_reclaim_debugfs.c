@@ -12,6 +12,7 @@
 #include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/kstrtox.h>
+#include <linux/page-swiotlb.h>
 #include <linux/seq_file.h>
 #include <linux/swiotlb.h>
 
@@ -120,6 +121,16 @@ static int swiotlb_standby_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_standby_fops, swiotlb_standby_get, NULL,
 			 "%llu\n");
 
+static int swiotlb_claimable_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = rc->zone ? swiotlb_free_pageblocks(rc->zone, rc->nr_chunks) : 0;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_claimable_fops, swiotlb_claimable_get, NULL,
+			 "%llu\n");
+
 static int swiotlb_free_get(void *data, u64 *val)
 {
 	*val = swiotlb_free_slots(data);
@@ -179,6 +190,8 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,
 			    &rc->standby_used_count, &swiotlb_counter_fops);
 	debugfs_create_ulong("io_tlb_grow_boost", 0400, dir, &rc->grow_boost);
+	debugfs_create_file("io_tlb_claimable_chunks", 0400, dir, rc,
+			    &swiotlb_claimable_fops);
 	debugfs_create_file("io_tlb_evacuate_count", 0400, dir,
 			    &rc->evacuate_count, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_evacuate_pages", 0400, dir,

@@ -266,7 +266,8 @@ static bool swiotlb_claim_keeps_min_wmark(struct zone *zone)
  * For a caller that cannot wait for migration (the DMA map path): takes a
  * lent pageblock none of whose pages is in use straight off the free
  * lists, under the zone lock, in O(1). Pageblocks that hold movable pages
- * are left to swiotlb_take_pageblocks().
+ * are left to swiotlb_take_pageblocks(). The pages get the allocation
+ * hooks any allocation gets, so with init_on_alloc they are zeroed here.
  *
  * Context: Any context, including hard interrupt; takes the zone lock.
  * Return: the first page of the pageblock, whose pages the caller owns as
