@@ -129,9 +129,11 @@
 /* Largest "swiotlb_standby=" accepted, in chunks */
 #define SWIOTLB_STANDBY_MAX		64
 /*
- * Default standby in a guest with memory encryption, in chunks. The
- * burst-ms scenario (64 direct-I/O writers, 16 MiB active) has the map
- * path claim 2 to 4 chunks before the worker catches up.
+ * Default standby in a guest with memory encryption, in chunks: half as
+ * much again as the default 16 MiB pool before the worker has to follow.
+ * A burst of 128 MiB in flight against 16 MiB active (the burst-ms
+ * scenario) has the map path claim 10 to 28 chunks where it may claim
+ * any; such guests want "swiotlb_standby=" or a larger "swiotlb=".
  */
 #define SWIOTLB_STANDBY_COCO		4
 
