@@ -316,10 +316,17 @@ void * __init swiotlb_reclaim_memblock_alloc(unsigned long *nslabs,
 		region = roundup(*nslabs * ratio, chunk_slots * areas);
 		if (region > max_slots)
 			continue;
-		if (flags & SWIOTLB_ANY)
-			tlb = memblock_alloc(region << IO_TLB_SHIFT, align);
-		else
-			tlb = memblock_alloc_low(region << IO_TLB_SHIFT, align);
+		/*
+		 * Not zeroed: most of it goes to the page allocator, and zeroing
+		 * a GiB takes a noticeable part of boot. The active chunks are
+		 * zeroed in swiotlb_reclaim_init_pool(), others when activated.
+		 */
+		tlb = memblock_alloc_try_nid_raw(region << IO_TLB_SHIFT, align,
+						 MEMBLOCK_LOW_LIMIT,
+						 flags & SWIOTLB_ANY ?
+						 MEMBLOCK_ALLOC_ACCESSIBLE :
+						 ARCH_LOW_ADDRESS_LIMIT,
+						 NUMA_NO_NODE);
 		if (tlb)
 			break;
 	}
@@ -377,6 +384,8 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	    !rc->retry_after) {
 		pr_warn("swiotlb_overprovision: no memory for chunk state; the whole region stays active\n");
 		pool->active_chunks = NULL;
+		/* Allocated raw, it is all in use now */
+		memset(pool->vaddr, 0, pool->nslabs << IO_TLB_SHIFT);
 		return;
 	}
 
@@ -390,6 +399,10 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	for (i = 0; i < nr_initial; i++)
 		set_bit((i % pool->nareas) * per_area + i / pool->nareas,
 			pool->active_chunks);
+	/* The region was allocated raw: zero what is in use from the start */
+	for_each_set_bit(i, pool->active_chunks, nr_chunks)
+		memset(pool->vaddr + i * (chunk_slots << IO_TLB_SHIFT), 0,
+		       chunk_slots << IO_TLB_SHIFT);
 	for (i = 0; i < nr_chunks; i++)
 		if (!test_bit(i, pool->active_chunks))
 			swiotlb_withdraw_slots(pool, i * chunk_slots, chunk_slots);
@@ -1069,6 +1082,28 @@ VISIBLE_IF_KUNIT bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
 }
 
 /*
+ * Lend @nr withheld chunks from @first on, adjacent in the region, in one
+ * call: one per-cpu drain and one watermark update for all of them. Falls
+ * back to one chunk at a time if the run cannot be lent whole (it crosses
+ * a zone, say). Returns the number of chunks kept active instead.
+ */
+static unsigned long swiotlb_lend_withheld_run(struct io_tlb_reclaim *rc,
+					       unsigned long first,
+					       unsigned long nr, bool can_lend)
+{
+	unsigned long chunk, kept = 0;
+
+	if (can_lend && nr > 1 &&
+	    !swiotlb_lend_reserved_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, first)),
+					      nr * pageblock_nr_pages))
+		return 0;
+	for (chunk = first; chunk < first + nr; chunk++)
+		if (!swiotlb_lend_withheld_chunk(rc, chunk, can_lend))
+			kept++;
+	return kept;
+}
+
+/*
  * Lend the withheld chunks as soon as the page allocator and workqueues are
  * up, as CMA does with its areas: before the initramfs is unpacked, which
  * may need the memory on a small machine.
@@ -1084,8 +1119,9 @@ static int __init swiotlb_reclaim_lend_init(void)
 {
 	struct io_tlb_reclaim *rc = &swiotlb_default_reclaim;
 	struct io_tlb_pool *pool = rc->pool;
-	unsigned long chunk, pfn, to_lend, kept = 0;
+	unsigned long chunk, pfn, to_lend, kept = 0, run = 0;
 	struct workqueue_struct *wq;
+	u64 start = ktime_get_ns();
 
 	if (!pool || pool->reclaim != rc)
 		return 0;
@@ -1105,15 +1141,19 @@ static int __init swiotlb_reclaim_lend_init(void)
 	mutex_lock(&rc->lock);
 	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
 		pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-		if (test_bit(chunk, pool->active_chunks)) {
-			/* A chunk that stays reserved is refused by lending */
-			swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
+		if (!test_bit(chunk, pool->active_chunks)) {
+			run++;
 			continue;
 		}
 		/* Without a worker nothing could take a chunk back */
-		if (!swiotlb_lend_withheld_chunk(rc, chunk, wq))
-			kept++;
+		if (run)
+			kept += swiotlb_lend_withheld_run(rc, chunk - run, run, wq);
+		run = 0;
+		/* A chunk that stays reserved is refused by lending */
+		swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
 	}
+	if (run)
+		kept += swiotlb_lend_withheld_run(rc, chunk - run, run, wq);
 	WRITE_ONCE(rc->wq, wq);
 	rc->zone = page_zone(pfn_to_page(PHYS_PFN(pool->start)));
 	if (swiotlb_standby < 0)
@@ -1138,8 +1178,9 @@ static int __init swiotlb_reclaim_lend_init(void)
 	if (kept)
 		pr_warn("swiotlb_overprovision: could not lend %lu of %lu chunks; they stay active\n",
 			kept, to_lend);
-	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator\n",
-		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20);
+	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator in %llu us\n",
+		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20,
+		div_u64(ktime_get_ns() - start, NSEC_PER_USEC));
 	if (rc->standby_target)
 		pr_info("swiotlb_overprovision: keeping %lu chunks (%lu MiB) on standby for bursts\n",
 			rc->standby_target,

@@ -659,6 +659,13 @@ static void reclaim_claim_serves_burst(struct kunit *test)
 	struct reclaim_test *t = test->priv;
 	unsigned long claims, active_slots, mapped;
 	unsigned int i;
+#ifdef CONFIG_SWIOTLB_DYNAMIC
+	struct io_tlb_mem *mem = t->dev->dma_io_tlb_mem;
+	bool can_grow = mem->can_grow;
+
+	/* Transient pools would serve what does not fit: none here */
+	mem->can_grow = false;
+#endif
 
 	mutex_lock(&rc->lock);
 	shrink_to_initial(rc);
@@ -697,6 +704,9 @@ static void reclaim_claim_serves_burst(struct kunit *test)
 	}
 	test_unmap_all(t);
 	flush_workqueue(rc->wq);
+#ifdef CONFIG_SWIOTLB_DYNAMIC
+	mem->can_grow = can_grow;
+#endif
 }
 
 /*
