@@ -1121,7 +1121,8 @@ static int __init swiotlb_reclaim_lend_init(void)
 	struct io_tlb_pool *pool = rc->pool;
 	unsigned long chunk, pfn, to_lend, kept = 0, run = 0;
 	struct workqueue_struct *wq;
-	u64 start = ktime_get_ns();
+	/* The clocksource may still be jiffies here: sched_clock is finer */
+	u64 start = local_clock();
 
 	if (!pool || pool->reclaim != rc)
 		return 0;
@@ -1180,7 +1181,7 @@ static int __init swiotlb_reclaim_lend_init(void)
 			kept, to_lend);
 	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator in %llu us\n",
 		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20,
-		div_u64(ktime_get_ns() - start, NSEC_PER_USEC));
+		div_u64(local_clock() - start, NSEC_PER_USEC));
 	if (rc->standby_target)
 		pr_info("swiotlb_overprovision: keeping %lu chunks (%lu MiB) on standby for bursts\n",
 			rc->standby_target,
