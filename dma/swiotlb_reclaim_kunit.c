@@ -969,6 +969,8 @@ static void reclaim_evacuate_empties_chunk(struct kunit *test)
 	unsigned long chunk = ULONG_MAX, target, count, cpfn = 0;
 	unsigned int tries, bad = 0;
 	pgoff_t i, filled = 0;
+	bool evacuated;
+	int err = 0;
 	struct folio *folio;
 	struct file *file;
 
@@ -1006,21 +1008,30 @@ static void reclaim_evacuate_empties_chunk(struct kunit *test)
 	/* Held from here on: evacuate_work waits */
 	mutex_lock(&rc->lock);
 
+	/* The policy: fewer wholly free chunks than wanted, room to move to */
+	count = atomic_long_read(&rc->evacuate_count);
 	target = rc->evacuate_target;
 	rc->evacuate_target = rc->nr_chunks;
-	count = atomic_long_read(&rc->evacuate_count);
-	/* The least busy chunk goes first: ours may take a few calls */
-	for (tries = 0; tries < 32 &&
-	     swiotlb_pageblocks_used_pages(cpfn, pageblock_nr_pages); tries++)
-		if (!swiotlb_evacuate_one(rc))
-			break;
-	rc->evacuate_target = target;
+	evacuated = false;
+	for (tries = 0; tries < 3 && !evacuated; tries++)
+		evacuated = swiotlb_evacuate_one(rc);
+	KUNIT_EXPECT_TRUE(test, evacuated);
+	rc->evacuate_target = 0;
+	KUNIT_EXPECT_FALSE(test, swiotlb_evacuate_one(rc));
 
+	/* The chunk the page landed in, if the policy chose another one */
+	for (tries = 0; tries < 3; tries++) {
+		err = swiotlb_evacuate_chunk(rc, chunk);
+		if (err != -EBUSY)
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, err, 0);
 	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(cpfn,
 							    pageblock_nr_pages), 0);
-	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->evacuate_count), count);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->evacuate_count), count + 2);
 	KUNIT_EXPECT_TRUE(test, swiotlb_chunk_is_lent(rc, chunk));
 	KUNIT_EXPECT_TRUE(test, is_migrate_swiotlb_page(pfn_to_page(cpfn)));
+	rc->evacuate_target = target;
 	mutex_unlock(&rc->lock);
 
 	for (i = 0; i < filled; i++) {
