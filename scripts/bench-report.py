@@ -196,7 +196,9 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                 wb, rb = jj.get("write", {}).get("io_bytes"), jj.get("read", {}).get("io_bytes")
             except (ValueError, json.JSONDecodeError, IndexError) as e:
                 print(f"warning: run{run}-{k}: fio {bn} json: {e}", file=sys.stderr)
-        evc = evp = ""
+        evc = evp = ev0 = evp0 = ""
+        if bn == "after" and ev.get("count0") is not None:
+            ev0, evp0 = ev.get("count0"), ev.get("pages0")
         if bn == "after" and ev.get("count1") is not None:
             evc = int(num(ev.get("count1"), 0) - num(ev.get("count0"), 0))
             evp = int(num(ev.get("pages1"), 0) - num(ev.get("pages0"), 0))
@@ -208,7 +210,7 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                             round(num(d.get("t1"), 0) - num(d.get("t0"), 0), 2) if d.get("t0") else "",
                             sh.get("wait_s"), sh.get("nslabs"), sh.get("extra_nslabs"),
                             sh.get("transient_nslabs", ""), sh.get("active_nslabs", ""), sh.get("lent_nslabs", ""),
-                            evc, evp, d.get("requeues", "")])
+                            evc, evp, d.get("requeues", ""), ev0, evp0])
     t0 = num(bu.get("t0"), 0.0)
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
@@ -281,7 +283,8 @@ write_csv("bursts.csv", ["run", "kernel", "burst", "fio_rc", "burst_mib", "write
                          "extra_nslabs_after", "transient_nslabs_after", "burst_wall_s", "shrink_wait_s",
                          "nslabs_shrunk", "extra_nslabs_shrunk", "transient_nslabs_shrunk",
                          "active_nslabs_shrunk", "lent_nslabs_shrunk", "evacuate_count_wait",
-                         "evacuate_pages_wait", "requeues"], bursts_rows)
+                         "evacuate_pages_wait", "requeues", "evacuate_count_since_boot_before_wait",
+                         "evacuate_pages_since_boot_before_wait"], bursts_rows)
 write_csv("claims.csv", ["run", "kernel", "burst", "trace_s", "chunk", "size", "duration_ns"], claim_rows)
 with open(os.path.join(args.out, "boots.csv"), "w") as f, open(os.path.join(args.raw, "boots.csv")) as g:
     f.write(g.read())
@@ -353,7 +356,7 @@ if pool_rows:
                     total = num(r[5], 0) + extra_slots(r) if k in RECLAIM_KERNELS else num(r[3], 0) + num(r[8], 0)
                     f.write(f"{r[2]} {num(r[4], 0) * SLOT / MIB:.2f} {(total or 0) * SLOT / MIB:.2f}\n")
     s = ["set terminal pngcairo size 1000,420 font ',9'", "set output 'pool-all.png'",
-         f"set title 'run {run}: bounce slots in use and usable (MiB) during the burst'",
+         f"set title 'run {run}: bounce slots in use and usable (MiB) during the main burst'",
          "set xlabel 'seconds since the fio burst started'", "set ylabel 'MiB'", "set key outside right",
          "set grid", "set logscale y 2", "set yrange [0.5:512]",
          "plot " + ", ".join(
@@ -597,7 +600,9 @@ L.append("| claim latency, all bursts: median / max | " + " | ".join(cells[k] fo
 cells = {}
 for k in KERNELS:
     rs = [r for r in brows(k, "after") if r[25] != ""]
-    cells[k] = (f"{bmed([r[25] for r in rs])} chunks, {bmed([r[26] for r in rs])} pages" if rs else "–")
+    cells[k] = (f"{bmed([r[25] for r in rs])} chunks, {bmed([r[26] for r in rs])} pages (before the wait, "
+                f"since boot: {bmed([num(r[28]) for r in rs])} chunks, {bmed([num(r[29]) for r in rs])} pages)"
+                if rs else "–")
 L.append("| evacuations in the wait before the after-pressure burst | " +
          " | ".join(cells[k] for k in KERNELS) + " |")
 L.append("")
@@ -654,7 +659,9 @@ L.append("* **claim latency**: the `swiotlb_reclaim:swiotlb_reclaim_claim` trace
          "Every traced claim of all runs and bursts (per burst: `claims.csv`). Wall-clock on a TCG guest.")
 L.append("* **evacuations**: `io_tlb_evacuate_count` / `io_tlb_evacuate_pages` after minus before the "
          "10 s wait: lent chunks the worker emptied by migrating their pages out (it runs once a second "
-         "while fewer than `io_tlb_evacuate` (4) lent chunks are wholly free and the zone has room).")
+         "while fewer than `io_tlb_evacuate` (4) lent chunks are wholly free and the zone has room); in "
+         "brackets the counters' values before the wait, i.e. what it emptied since boot (after the fill's "
+         "release, before and during the main burst).")
 L.append("")
 
 
