@@ -16,7 +16,11 @@ import statistics
 import subprocess
 import sys
 
-KERNELS = ["static", "dynamic", "reclaim"]
+ALL_KERNELS = ["static", "dynamic", "reclaim", "reclaim-dynamic"]
+RECLAIM_KERNELS = ["reclaim", "reclaim-dynamic"]  # the series' kernels (debugfs counters, tracepoints)
+WORKLOADS = ["dma-force", "dma-direct", "mem"]
+BURSTS = [("idle", "idle guest, before the fill"), ("main", "main, after the fill and the release"),
+          ("after", "after-pressure, once the pool shrank back")]
 SLOT = 2048  # bytes per swiotlb slot
 CHUNK_PAGES = 512  # 2 MiB chunk / 4 KiB pages
 MIB = 1 << 20
@@ -52,9 +56,12 @@ def num(x, default=None):
 
 logs = {}  # (run, kernel, workload) -> (recs, blocks)
 for name in sorted(os.listdir(os.path.join(args.raw, "logs"))):
-    m = re.fullmatch(r"run(\d+)-(\w+)-([\w-]+)\.log", name)
+    # kernel names contain "-" (reclaim-dynamic): anchor on the workload
+    m = re.fullmatch(r"run(\d+)-([\w-]+)-(" + "|".join(WORKLOADS) + r")\.log", name)
     if m:
         logs[(int(m.group(1)), m.group(2), m.group(3))] = parse_log(os.path.join(args.raw, "logs", name))
+# The kernels this run booted (BENCH_KERNELS may pick a subset), in the usual order
+KERNELS = [k for k in ALL_KERNELS if any(key[1] == k for key in logs)] or ALL_KERNELS
 
 boots = []
 with open(os.path.join(args.raw, "boots.csv")) as f:
@@ -129,6 +136,10 @@ def per_run_ratio(getter, k, base="static"):
 
 # --- memory / burst / growth ---------------------------------------------
 mem_rows, burst_rows, pool_rows, grow_rows, copy_rows = [], [], [], [], []
+bursts_rows, claim_rows = [], []  # all three bursts; every traced claim
+boot_nslabs = {}  # (run, kernel) -> io_tlb_nslabs after boot
+boot_active = {}  # (run, kernel) -> io_tlb_active_nslabs after boot (reclaim kernels)
+ev_wait = {}  # (run, kernel) -> seconds waited for evacuation before the after-pressure burst
 fio_pct = ["50.000000", "90.000000", "99.000000", "99.900000"]
 for (run, k, w), (recs, blocks) in sorted(logs.items()):
     if w != "mem":
@@ -166,6 +177,40 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                        num(bu.get("t1"), 0) - num(bu.get("t0"), 0) if bu.get("t0") else None,
                        bu.get("grows", ""), bu.get("grow_fails", ""), bu.get("pages_migrated", ""),
                        bu.get("hiwater"), bu.get("nslabs"), bu.get("oom")])
+    boot_nslabs[(run, k)] = num(b.get("io_tlb_nslabs"))
+    boot_active[(run, k)] = num(b.get("active_nslabs"))
+    ev = r.get("evacuate", {})
+    if ev.get("wait_s"):
+        ev_wait[(run, k)] = ev["wait_s"]
+    for bn, _ in BURSTS:
+        d = r.get("burst" if bn == "main" else f"burst_{bn}")
+        if d is None:
+            continue
+        sh = r.get(f"shrink_{bn}", {})
+        fj = blocks.get("fio" if bn == "main" else f"fio_{bn}")
+        wb = rb = None
+        if fj:
+            t = fj.decode(errors="replace")
+            try:
+                jj = json.loads(t[t.index("{"):]).get("jobs", [{}])[0]
+                wb, rb = jj.get("write", {}).get("io_bytes"), jj.get("read", {}).get("io_bytes")
+            except (ValueError, json.JSONDecodeError, IndexError) as e:
+                print(f"warning: run{run}-{k}: fio {bn} json: {e}", file=sys.stderr)
+        evc = evp = ev0 = evp0 = ""
+        if bn == "after" and ev.get("count0") is not None:
+            ev0, evp0 = ev.get("count0"), ev.get("pages0")
+        if bn == "after" and ev.get("count1") is not None:
+            evc = int(num(ev.get("count1"), 0) - num(ev.get("count0"), 0))
+            evp = int(num(ev.get("pages1"), 0) - num(ev.get("pages0"), 0))
+        bursts_rows.append([run, k, bn, d.get("fio_rc"), d.get("burst_mib"), wb, rb,
+                            d.get("buffer_full"), d.get("suppressed"), d.get("hiwater"),
+                            d.get("claims", ""), d.get("claim_misses", ""), d.get("claim_ns_max", ""),
+                            d.get("grows"), d.get("pages_migrated"), d.get("nslabs"), d.get("extra_nslabs"),
+                            d.get("transient_nslabs", ""),
+                            round(num(d.get("t1"), 0) - num(d.get("t0"), 0), 2) if d.get("t0") else "",
+                            sh.get("wait_s"), sh.get("nslabs"), sh.get("extra_nslabs"),
+                            sh.get("transient_nslabs", ""), sh.get("active_nslabs", ""), sh.get("lent_nslabs", ""),
+                            evc, evp, d.get("requeues", ""), ev0, evp0])
     t0 = num(bu.get("t0"), 0.0)
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
@@ -180,12 +225,30 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
             if m:
                 marks[m.group(2)] = float(m.group(1))
                 continue
+            m = re.search(r"\s(\d+\.\d+): swiotlb_reclaim_claim: chunk=(\S+) size=(\d+) duration_ns=(\d+)", line)
+            if m:
+                ts = float(m.group(1))
+                # the burst whose begin marker precedes it last (the claim
+                # event is only on from a burst's begin to its end)
+                bn = max(((marks[f"burst_{b}_begin"], b) for b, _ in BURSTS if f"burst_{b}_begin" in marks
+                          and marks[f"burst_{b}_begin"] <= ts), default=(0, "?"))[1]
+                claim_rows.append([run, k, bn, round(ts, 6), m.group(2), int(m.group(3)), int(m.group(4))])
+                continue
             m = re.search(r"\s(\d+\.\d+): swiotlb_reclaim_(grow|shrink): chunk=(\S+) size=(\d+) "
                           r"duration_us=(\d+) busy_pages=(\d+) err=(-?\d+)", line)
             if m:
                 ts = float(m.group(1))
-                phase = "quiet" if "grow_begin" in marks and ts >= marks["grow_begin"] and \
-                    ("grow_end" not in marks or ts <= marks["grow_end"]) else "burst"
+                # grow/shrink are traced from the main burst on: "burst" is
+                # the main burst and its tail, "after" the after-pressure
+                # burst (and its shrink), "quiet" the growth measurement
+                if "grow_begin" in marks and ts >= marks["grow_begin"] and \
+                        ("grow_end" not in marks or ts <= marks["grow_end"]):
+                    phase = "quiet"
+                elif "burst_after_begin" in marks and ts >= marks["burst_after_begin"] and \
+                        ("grow_begin" not in marks or ts < marks["grow_begin"]):
+                    phase = "after"
+                else:
+                    phase = "burst"
                 grow_rows.append([run, k, m.group(2), phase, round(ts - t0, 6), m.group(3),
                                   int(m.group(4)), int(m.group(5)), int(m.group(6)), int(m.group(7))])
         rep = 1
@@ -214,6 +277,15 @@ write_csv("grow.csv", ["run", "kernel", "event", "phase", "t_s", "chunk", "size"
                         "err"],
           grow_rows)
 write_csv("copy.csv", ["run", "kernel", "rep", "dd_32x2MiB_us", "dd_1x2MiB_us", "copy_2MiB_us"], copy_rows)
+write_csv("bursts.csv", ["run", "kernel", "burst", "fio_rc", "burst_mib", "write_bytes", "verify_read_bytes",
+                         "buffer_full_lines", "buffer_full_suppressed", "used_hiwater_slots", "claims",
+                         "claim_misses", "claim_ns_max_so_far", "grows", "pages_migrated", "nslabs_after",
+                         "extra_nslabs_after", "transient_nslabs_after", "burst_wall_s", "shrink_wait_s",
+                         "nslabs_shrunk", "extra_nslabs_shrunk", "transient_nslabs_shrunk",
+                         "active_nslabs_shrunk", "lent_nslabs_shrunk", "evacuate_count_wait",
+                         "evacuate_pages_wait", "requeues", "evacuate_count_since_boot_before_wait",
+                         "evacuate_pages_since_boot_before_wait"], bursts_rows)
+write_csv("claims.csv", ["run", "kernel", "burst", "trace_s", "chunk", "size", "duration_ns"], claim_rows)
 with open(os.path.join(args.out, "boots.csv"), "w") as f, open(os.path.join(args.raw, "boots.csv")) as g:
     f.write(g.read())
 
@@ -236,31 +308,43 @@ def gnuplot(script):
 
 
 plots = []
-# 1. the reclaim pool over time during the burst, one panel per run
-rec_runs = sorted({r[0] for r in pool_rows if r[1] == "reclaim"})
-if rec_runs:
-    for run in rec_runs:
-        with open(os.path.join(args.out, f".pool-reclaim-{run}.dat"), "w") as f:
+def extra_slots(r):
+    """slots of a pool sample outside the default pool's boot size: dynamic and transient pools"""
+    b = boot_nslabs.get((r[0], r[1]))
+    return (num(r[3], 0) - b if b is not None and r[3] != "" else 0) + num(r[8], 0)
+
+
+# 1. the reclaim kernels' pool over time during the main burst, one panel per kernel and run
+rec_panels = sorted({(r[1], r[0]) for r in pool_rows if r[1] in RECLAIM_KERNELS},
+                    key=lambda x: (RECLAIM_KERNELS.index(x[0]), x[1]))
+if rec_panels:
+    for k, run in rec_panels:
+        with open(os.path.join(args.out, f".pool-{k}-{run}.dat"), "w") as f:
             for r in pool_rows:
-                if r[0] == run and r[1] == "reclaim" and r[5] != "":
+                if r[0] == run and r[1] == k and r[5] != "":
                     f.write(f"{r[2]} {num(r[5], 0) * SLOT / MIB:.2f} {num(r[4], 0) * SLOT / MIB:.2f} "
-                            f"{num(r[6], 0) * SLOT / MIB:.2f} {num(r[7], 0) * 4096 / MIB:.2f}\n")
-    bend = {r[0]: num(r[18]) for r in burst_rows if r[1] == "reclaim"}
-    s = [f"set terminal pngcairo size 1000,{330 * len(rec_runs)} font ',9'",
-         "set output 'pool-reclaim.png'", f"set multiplot layout {len(rec_runs)},1",
+                            f"{num(r[6], 0) * SLOT / MIB:.2f} {num(r[7], 0) * 4096 / MIB:.2f} "
+                            f"{extra_slots(r) * SLOT / MIB:.2f}\n")
+    bend = {(r[1], r[0]): num(r[18]) for r in burst_rows if r[1] in RECLAIM_KERNELS}
+    s = [f"set terminal pngcairo size 1000,{330 * len(rec_panels)} font ',9'",
+         "set output 'pool-reclaim.png'", f"set multiplot layout {len(rec_panels)},1",
          "set xlabel 'seconds since the fio burst started'", "set ylabel 'MiB'", "set key outside right",
          "set grid"]
-    for run in rec_runs:
-        s.append(f"set title 'reclaim kernel, run {run}: swiotlb pool during the burst (fio started at 0)'")
-        if bend.get(run):
-            s.append(f"set arrow 1 from {bend[run]:.2f}, graph 0 to {bend[run]:.2f}, graph 1 nohead dt 2")
-            s.append(f"set label 1 'fio done' at {bend[run]:.2f}, graph 0.95 offset 0.5,0")
-        s.append(f"plot '.pool-reclaim-{run}.dat' u 1:2 w l lw 2 t 'active', '' u 1:3 w l lw 2 t 'used', "
-                 f"'' u 1:4 w l lw 2 t 'lent', '' u 1:5 w l lw 2 t 'nr\\_free\\_swiotlb'")
+    for k, run in rec_panels:
+        s.append(f"set title '{k} kernel, run {run}: swiotlb pool during the main burst (fio started at 0)'")
+        if bend.get((k, run)):
+            x = bend[(k, run)]
+            s.append(f"set arrow 1 from {x:.2f}, graph 0 to {x:.2f}, graph 1 nohead dt 2")
+            s.append(f"set label 1 'fio done' at {x:.2f}, graph 0.95 offset 0.5,0")
+        else:
+            s += ["unset arrow 1", "unset label 1"]
+        s.append(f"plot '.pool-{k}-{run}.dat' u 1:2 w l lw 2 t 'active', '' u 1:3 w l lw 2 t 'used', "
+                 f"'' u 1:4 w l lw 2 t 'lent', '' u 1:5 w l lw 2 t 'nr\\_free\\_swiotlb', "
+                 f"'' u 1:6 w l lw 2 t 'extra pools'")
     s.append("unset multiplot")
     gnuplot("\n".join(s) + "\n")
-    plots.append(("pool-reclaim.png", "reclaim pool during the burst (active, used, lent slots and free lent "
-                  "pages, in MiB), every run"))
+    plots.append(("pool-reclaim.png", "the reclaim kernels' pool during the main burst (active, used, lent "
+                  "slots, free lent pages, and dynamic + transient pools outside the region, in MiB), every run"))
 
 # 2. used / total slots of all three kernels, run 1
 if pool_rows:
@@ -269,28 +353,32 @@ if pool_rows:
         with open(os.path.join(args.out, f".pool-{k}.dat"), "w") as f:
             for r in pool_rows:
                 if r[0] == run and r[1] == k:
-                    total = num(r[5]) if k == "reclaim" else num(r[3], 0) + num(r[8], 0)
+                    total = num(r[5], 0) + extra_slots(r) if k in RECLAIM_KERNELS else num(r[3], 0) + num(r[8], 0)
                     f.write(f"{r[2]} {num(r[4], 0) * SLOT / MIB:.2f} {(total or 0) * SLOT / MIB:.2f}\n")
     s = ["set terminal pngcairo size 1000,420 font ',9'", "set output 'pool-all.png'",
-         f"set title 'run {run}: bounce slots in use and usable (MiB) during the burst'",
+         f"set title 'run {run}: bounce slots in use and usable (MiB) during the main burst'",
          "set xlabel 'seconds since the fio burst started'", "set ylabel 'MiB'", "set key outside right",
          "set grid", "set logscale y 2", "set yrange [0.5:512]",
          "plot " + ", ".join(
              f"'.pool-{k}.dat' u 1:($2>0?$2:0.5) w l lw 2 lc {i + 1} t '{k} used', "
              f"'' u 1:3 w l lw 1 dt 2 lc {i + 1} t '{k} usable'" for i, k in enumerate(KERNELS))]
     gnuplot("\n".join(s) + "\n")
-    plots.append(("pool-all.png", "slots in use and usable slots of the three kernels during the burst "
-                  "(static: the whole pool; dynamic: pools + transient pools; reclaim: active chunks)"))
+    plots.append(("pool-all.png", f"slots in use and usable slots of the {len(KERNELS)} kernels during the main "
+                  "burst (static: the whole pool; dynamic: pools + transient pools; reclaim: active chunks; "
+                  "reclaim-dynamic: active chunks + dynamic and transient pools)"))
 
 # 3. dma_map_benchmark latencies, every rep as a point
 if dma_rows:
     with open(os.path.join(args.out, ".dma.dat"), "w") as f:
         for r in dma_rows:
+            if r[1] not in KERNELS:
+                continue
             x = KERNELS.index(r[1])
             f.write(f"{r[2]} {x} {r[4]} {r[6]}\n")
     s = ["set terminal pngcairo size 1000,400 font ',9'", "set output 'dma-latency.png'",
-         "set multiplot layout 1,2", "set grid", "set xtics ('static' 0, 'dynamic' 1, 'reclaim' 2)",
-         "set xrange [-0.5:2.5]", f"set ylabel 'us of icount time (shift={args.icount_shift})'",
+         "set multiplot layout 1,2", "set grid",
+         "set xtics (" + ", ".join(f"'{k}' {i}" for i, k in enumerate(KERNELS)) + ")",
+         f"set xrange [-0.5:{len(KERNELS) - 0.5}]", f"set ylabel 'us of icount time (shift={args.icount_shift})'",
          "set key top center horizontal"]
     for mode, title in (("force", "bounced (swiotlb=force)"), ("direct", "not bounced (find\\_pool path)")):
         if not any(r[2] == mode for r in dma_rows):
@@ -351,64 +439,82 @@ L.append(f"Generated by `make bench{' QUICK=1' if args.quick else ''} RUNS={args
          f"Host load average (1 min) at the boots: {mmm(loads, 1)} on 2 cores shared with other "
          "engineers' builds and QEMU runs: wall-clock figures are noisy.")
 L.append("")
-L.append("All three kernels are built from the same tree and `config/base.config` (`make kernel "
-         "VARIANT=static|dynamic|reclaim`; reclaim adds the series and `CONFIG_SWIOTLB_RECLAIM`, dynamic "
-         "`CONFIG_SWIOTLB_DYNAMIC`) and booted under QEMU TCG, `-smp 2`, one at a time, interleaved "
-         "(run 1: static, dynamic, reclaim for each workload, then run 2, ...). Swiotlb parameters, the same "
-         "256 MiB in all three:")
+L.append(f"The {len(KERNELS)} kernels ({', '.join(KERNELS)}) are built from the same tree and "
+         "`config/base.config` (`make kernel VARIANT=...`; reclaim adds the series and `CONFIG_SWIOTLB_RECLAIM`, "
+         "dynamic `CONFIG_SWIOTLB_DYNAMIC`, reclaim-dynamic both) and booted under QEMU TCG, `-smp 2`, one at a "
+         f"time, interleaved (run 1: {', '.join(KERNELS)} for each workload, then run 2, ...). Swiotlb "
+         "parameters, the same 256 MiB in every kernel:")
 L.append("")
 L.append("| kernel | command line | swiotlb memory |")
 L.append("|---|---|---|")
-L.append("| static | `swiotlb=131072` | 256 MiB pool, all of it reserved |")
-L.append("| dynamic | `swiotlb=8192` | 16 MiB default pool; adds pools from the page allocator on demand "
-         "(6.12 has no parameter for a maximum) |")
-L.append("| reclaim | `swiotlb=8192 swiotlb_overprovision=16` | 256 MiB region, 16 MiB active, 240 MiB lent "
-         "to the page allocator as MIGRATE_SWIOTLB |")
+KDESC = {
+    "static": "| static | `swiotlb=131072` | 256 MiB pool, all of it reserved |",
+    "dynamic": "| dynamic | `swiotlb=8192` | 16 MiB default pool; adds pools from the page allocator on demand "
+               "(6.12 has no parameter for a maximum) |",
+    "reclaim": "| reclaim | `swiotlb=8192 swiotlb_overprovision=16` | 256 MiB region, 16 MiB active, 240 MiB lent "
+               "to the page allocator as MIGRATE_SWIOTLB |",
+    "reclaim-dynamic": "| reclaim-dynamic | `swiotlb=8192 swiotlb_overprovision=16` | as reclaim; with "
+                       "`CONFIG_SWIOTLB_DYNAMIC` it adds no permanent pool while the default pool lends, and "
+                       "transient pools stay the last resort of a mapping |",
+}
+for k in KERNELS:
+    L.append(KDESC[k])
 L.append("")
-L.append(",force is added for the bounce benchmark and the burst. Medians are given as "
+L.append(",force is added for the bounce benchmark and the bursts. Medians are given as "
          "`median [min–max] (n=samples)`; ratios are computed within a run (kernel / static of the same "
-         "run) and then summarised over the runs. Raw data: `dma.csv`, `memory.csv`, `burst.csv`, "
-         "`pool.csv`, `grow.csv`, `copy.csv`, `boots.csv` next to this file.")
+         "run) and then summarised over the runs. Raw data: `dma.csv`, `memory.csv`, `burst.csv`, `bursts.csv`, "
+         "`claims.csv`, `pool.csv`, `grow.csv`, `copy.csv`, `boots.csv` next to this file.")
 L.append("")
+
+
+def row(label, cells, ratio=""):
+    """a table row: label, one cell per kernel (dict kernel -> text, missing: empty), the ratio column"""
+    return f"| {label} | " + " | ".join(cells.get(k, "") for k in KERNELS) + f" | {ratio} |"
+
 
 # summary table
 targets = []
 L.append("## Summary")
 L.append("")
-L.append("| figure | static | dynamic | reclaim | reclaim / static |")
-L.append("|---|---|---|---|---|")
+L.append("| figure | " + " | ".join(KERNELS) + " | reclaim / static |")
+L.append("|---|" + "---|" * len(KERNELS) + "---|")
 for mode, label in (("force", "bounced"), ("direct", "not bounced")):
     for col in ("map", "unmap"):
         r = per_run_ratio(lambda k, run, m=mode, c=col: dma_vals(k, m, c, run), "reclaim")
-        L.append(f"| {col} latency, {label} (us, icount) | " +
-                 " | ".join(mmm(dma_vals(k, mode, col)) for k in KERNELS) + f" | {mmm(r, 3)} |")
+        L.append(row(f"{col} latency, {label} (us, icount)", {k: mmm(dma_vals(k, mode, col)) for k in KERNELS},
+                     mmm(r, 3)))
 held = {k: mcol(k, 7, lambda x: float(x) / 1024) for k in KERNELS}
 avail = {k: mcol(k, 4, lambda x: float(x) / 1024) for k in KERNELS}
-L.append("| MemAvailable after boot (MiB) | " + " | ".join(mmm(avail[k], 1) for k in KERNELS) + " | |")
-L.append("| movable memory held by the fill (MiB) | " + " | ".join(mmm(held[k], 1) for k in KERNELS) + " | |")
-# usable fraction of the lent area: (held reclaim - held static) / lent, same run
-frac, dfrac = [], []
+L.append(row("MemAvailable after boot (MiB)", {k: mmm(avail[k], 1) for k in KERNELS}))
+L.append(row("movable memory held by the fill (MiB)", {k: mmm(held[k], 1) for k in KERNELS}))
+# usable fraction of the lent area: (held kernel - held static) / lent, same run
+fracs = {k: [] for k in KERNELS}
 for run in range(1, args.runs + 1):
-    row = {r[1]: r for r in mem_rows if r[0] == run}
-    if "reclaim" in row and "static" in row and row["reclaim"][7] and row["static"][7] and row["reclaim"][6]:
-        lent = float(row["reclaim"][6]) * SLOT / 1024
-        frac.append((float(row["reclaim"][7]) - float(row["static"][7])) / lent)
-        if "dynamic" in row and row["dynamic"][7]:
-            dfrac.append((float(row["dynamic"][7]) - float(row["static"][7])) / lent)
-lent_free = [num(r[9]) * 4096 / MIB for r in mem_rows if r[1] == "reclaim" and num(r[9]) is not None]
-L.append(f"| lent area used by the fill: (held - held static) / lent | | {mmm([x * 100 for x in dfrac], 1, '%')} "
-         f"| {mmm([x * 100 for x in frac], 1, '%')} | |")
-L.append(f"| lent pages still free when the fill stopped (MiB) | | | {mmm(lent_free, 1)} | |")
-for i, lab, nd in ((4, "burst: bytes written (MiB)", 0), (5, "burst: bytes verified (read, MiB)", 0)):
-    L.append(f"| {lab} | " + " | ".join(mmm([x / MIB for x in bcol(k, i)], nd) for k in KERNELS) + " | |")
-L.append("| burst: \"swiotlb buffer is full\" (lines + suppressed) | " + " | ".join(
-    mmm([(num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == k], 0) for k in KERNELS) + " | |")
+    rr = {r[1]: r for r in mem_rows if r[0] == run}
+    lent_k = next((k for k in RECLAIM_KERNELS if k in rr and rr[k][6]), None)
+    if "static" not in rr or not rr["static"][7] or lent_k is None:
+        continue
+    lent = float(rr[lent_k][6]) * SLOT / 1024
+    for k in ("dynamic", *RECLAIM_KERNELS):
+        if k in rr and rr[k][7] and k in fracs:
+            fracs[k].append((float(rr[k][7]) - float(rr["static"][7])) / lent)
+frac = fracs.get("reclaim", [])
+L.append(row("lent area used by the fill: (held - held static) / lent",
+             {k: mmm([x * 100 for x in fracs[k]], 1, '%') for k in KERNELS if k != "static"}))
+L.append(row("lent pages still free when the fill stopped (MiB)",
+             {k: mmm([num(r[9]) * 4096 / MIB for r in mem_rows if r[1] == k and num(r[9]) is not None], 1)
+              for k in RECLAIM_KERNELS}))
+for i, lab, nd in ((4, "main burst: bytes written (MiB)", 0), (5, "main burst: bytes verified (read, MiB)", 0)):
+    L.append(row(lab, {k: mmm([x / MIB for x in bcol(k, i)], nd) for k in KERNELS}))
+L.append(row("main burst: \"swiotlb buffer is full\" (lines + suppressed)",
+             {k: mmm([(num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == k], 0)
+              for k in KERNELS}))
 for i, lab in ((8, "p50"), (10, "p99"), (12, "max")):
     rr = per_run_ratio(lambda k, run, i=i: [num(r[i]) for r in burst_rows if r[1] == k and r[0] == run], "reclaim")
-    L.append(f"| burst: write completion latency {lab} (ms) | " + " | ".join(mmm(bcol(k, i)) for k in KERNELS) +
-             f" | {mmm(rr, 2)} |")
-L.append("| burst: pool grows / pages migrated | | | " +
-         f"{mmm(bcol('reclaim', 19), 0)} / {mmm(bcol('reclaim', 21), 0)} | |")
+    L.append(row(f"main burst: write completion latency {lab} (ms)", {k: mmm(bcol(k, i)) for k in KERNELS},
+                 mmm(rr, 2)))
+L.append(row("main burst: pool grows / pages migrated",
+             {k: f"{mmm(bcol(k, 19), 0)} / {mmm(bcol(k, 21), 0)}" for k in RECLAIM_KERNELS}))
 grows_ok = [r for r in grow_rows if r[1] == "reclaim" and r[2] == "grow" and r[9] == 0]
 full = [r for r in grows_ok if r[8] >= CHUNK_PAGES * 9 // 10]
 fullq = [r for r in full if r[3] == "quiet"]
@@ -417,13 +523,145 @@ dur_full = [r[7] / 1000 for r in fullq]
 dur_fullb = [r[7] / 1000 for r in fullb]
 per_mib = [r[7] / (r[8] * 4096 / MIB) for r in fullq]
 copy_mib = {k: [r[5] / 2 for r in copy_rows if r[1] == k] for k in KERNELS}
-L.append(f"| grow, quiet guest: one 2 MiB chunk with >= 90% of its pages in use (ms) | | | {mmm(dur_full, 2)} | |")
-L.append(f"| grow, during the burst: the same (ms) | | | {mmm(dur_fullb, 2)} | |")
-L.append(f"| grow, quiet: cost per MiB migrated (us/MiB) | | | {mmm(per_mib, 0)} | |")
-L.append("| plain copy, dd of 2 MiB tmpfs -> user (us/MiB) | " +
-         " | ".join(mmm(copy_mib[k], 0) for k in KERNELS) + " | |")
-ratio_gc = [a / med(copy_mib["reclaim"]) for a in per_mib] if copy_mib["reclaim"] and per_mib else []
-L.append(f"| grow cost / copy cost (reclaim kernel, per MiB) | | | {mmm(ratio_gc, 1)} | |")
+L.append(row("grow, quiet guest: one 2 MiB chunk with >= 90% of its pages in use (ms)",
+             {"reclaim": mmm(dur_full, 2)}))
+L.append(row("grow, during the main burst: the same (ms)", {"reclaim": mmm(dur_fullb, 2)}))
+L.append(row("grow, quiet: cost per MiB migrated (us/MiB)", {"reclaim": mmm(per_mib, 0)}))
+L.append(row("plain copy, dd of 2 MiB tmpfs -> user (us/MiB)", {k: mmm(copy_mib[k], 0) for k in KERNELS}))
+ratio_gc = [a / med(copy_mib["reclaim"]) for a in per_mib] if copy_mib.get("reclaim") and per_mib else []
+L.append(row("grow cost / copy cost (reclaim kernel, per MiB)", {"reclaim": mmm(ratio_gc, 1)}))
+L.append("")
+
+
+# --- the three bursts --------------------------------------------------------
+def brows(k, bn):
+    return [r for r in bursts_rows if r[1] == k and r[2] == bn]
+
+
+def bmed(vals, nd=0, unit=""):
+    """median of the runs, with [min–max] when they differ; 'n/a' when nothing was measured"""
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "n/a"
+    m = statistics.median(vals)
+    t = f"{m:.{nd}f}{unit}"
+    if min(vals) != max(vals):
+        t += f" [{min(vals):.{nd}f}–{max(vals):.{nd}f}]"
+    return t
+
+
+def nfull(r):
+    return (num(r[7], 0) or 0) + (num(r[8], 0) or 0)
+
+
+def slots_mib(x):
+    return None if x is None else x * SLOT / MIB
+
+
+def extra_mib(r, shrunk):
+    """extra pool memory (dynamic + transient pools, MiB) right after the burst or after the shrink delay"""
+    e, t = (num(r[21]), num(r[22])) if shrunk else (num(r[16]), num(r[17]))
+    if e is None and t is None:
+        return None
+    return slots_mib((e or 0) + (t or 0))
+
+
+claim_med_max = {}
+for k in KERNELS:
+    ns = sorted(r[6] for r in claim_rows if r[1] == k)
+    claim_med_max[k] = ns
+L.append("## Bursts")
+L.append("")
+L.append(f"Three direct-write bursts per `mem` boot, each verified by fio (crc32c). Cell: \"swiotlb buffer is "
+         f"full\" lines + suppressed · chunks the map path claimed · extra pool MiB after the shrink delay "
+         f"(median of {args.runs} run{'s' if args.runs > 1 else ''}, [min–max] when they differ).")
+L.append("")
+L.append("| burst | " + " | ".join(KERNELS) + " |")
+L.append("|---|" + "---|" * len(KERNELS))
+for bn, lab in BURSTS:
+    mib = next((r[4] for r in bursts_rows if r[2] == bn and r[4]), "?")
+    cells = {}
+    for k in KERNELS:
+        rs = brows(k, bn)
+        if not rs:
+            cells[k] = "n/a"
+            continue
+        cl = [num(r[10]) for r in rs if r[10] not in (None, "")]
+        cells[k] = (f"{bmed([nfull(r) for r in rs])} full · "
+                    f"{bmed(cl) if cl else '–'} claimed · "
+                    f"{bmed([extra_mib(r, True) for r in rs], 1)} MiB")
+    L.append(f"| {lab}, {mib} MiB | " + " | ".join(cells[k] for k in KERNELS) + " |")
+cells = {}
+for k in KERNELS:
+    ns = claim_med_max[k]
+    cells[k] = (f"{statistics.median(ns) / 1000:.1f} / {ns[-1] / 1000:.1f} µs (n={len(ns)})" if ns else
+                ("no claim traced" if k in RECLAIM_KERNELS else "–"))
+L.append("| claim latency, all bursts: median / max | " + " | ".join(cells[k] for k in KERNELS) + " |")
+cells = {}
+for k in KERNELS:
+    rs = [r for r in brows(k, "after") if r[25] != ""]
+    cells[k] = (f"{bmed([r[25] for r in rs])} chunks, {bmed([r[26] for r in rs])} pages (before the wait, "
+                f"since boot: {bmed([num(r[28]) for r in rs])} chunks, {bmed([num(r[29]) for r in rs])} pages)"
+                if rs else "–")
+L.append("| evacuations in the wait before the after-pressure burst | " +
+         " | ".join(cells[k] for k in KERNELS) + " |")
+L.append("")
+L.append("Details of the same bursts. Cell: requests virtio-blk requeued (a failed mapping each) · peak bounce "
+         "memory in use (`io_tlb_used_hiwater`, reset before each burst) · grows of the worker during the burst · "
+         "extra pool MiB right after fio exited (before the shrink delay) · claim misses · fio exit status.")
+L.append("")
+L.append("| burst | " + " | ".join(KERNELS) + " |")
+L.append("|---|" + "---|" * len(KERNELS))
+for bn, lab in BURSTS:
+    cells = {}
+    for k in KERNELS:
+        rs = brows(k, bn)
+        if not rs:
+            cells[k] = "n/a"
+            continue
+        cm = [num(r[11]) for r in rs if r[11] not in (None, "")]
+        rq = [num(r[27]) for r in rs if r[27] not in (None, "")]
+        cells[k] = (f"{bmed(rq) if rq else 'n/a'} requeued · "
+                    f"{bmed([slots_mib(num(r[9])) for r in rs], 1)} MiB used · "
+                    f"{bmed([num(r[13]) for r in rs]) if k in RECLAIM_KERNELS else '–'} grows · "
+                    f"{bmed([extra_mib(r, False) for r in rs], 1)} MiB extra · "
+                    f"{bmed(cm) if cm else '–'} misses · rc {','.join(str(r[3]) for r in rs)}")
+    L.append(f"| {lab} | " + " | ".join(cells[k] for k in KERNELS) + " |")
+L.append("")
+L.append("* **Bursts.** *idle*: right after boot, before the fill: nothing holds the lent chunks, so on the reclaim "
+         "kernels a mapping that finds no free slot claims a wholly free lent chunk itself. *main*: the burst "
+         "of the summary (4 jobs x iodepth 32 x 1 MiB), after the fill and the release of its oldest "
+         "192 MiB. *after-pressure*: once the main burst is over and the pool has shrunk back (the fill "
+         "still holds lent pages, the release left ordinary memory free), "
+         f"a wait of {bmed([num(ev_wait.get(key)) for key in ev_wait]) if ev_wait else '10'} s (`bench_evac_wait`) "
+         "lets the evacuation worker empty lent chunks, then the burst. *idle* and *after-pressure* have "
+         "`tests/scenarios/burst-ms`'s shape: 64 threads each submit one batch of 8 x 256 KiB (2 MiB per "
+         "job at its own offset, 128 MiB in flight, eight times the 16 MiB initial pool); they write 128 MiB "
+         "and 256 MiB into the disk, past the main burst's data.")
+L.append("* **full**: \"swiotlb buffer is full\" lines in dmesg during the burst plus the count its rate limit "
+         "reports as suppressed (upstream's in `swiotlb_tbl_map_single`, the series' in "
+         "`swiotlb_reclaim_warn_full`). A failed mapping is requeued by virtio-blk, so fio still completes; "
+         "it costs latency, not data. The rate limit (10 lines per 5 s) reports what it suppressed only when it "
+         "prints again, so lines + suppressed is a lower bound; **requeued** (the `block:block_rq_requeue` "
+         "tracepoint during the burst, second table) counts every failed mapping.")
+L.append("* **claimed**: `io_tlb_claim_count` after minus before the burst: lent chunks the map path took "
+         "off the page allocator's free lists and activated itself (reclaim kernels only; – elsewhere). "
+         "**misses**: `io_tlb_claim_miss_count`, claims that found no wholly free lent chunk.")
+L.append("* **extra pool MiB after the shrink delay**: `io_tlb_nslabs` minus its value after boot (pools the "
+         "dynamic code added; reclaim's region is counted from boot) plus `io_tlb_transient_nslabs`, read "
+         "once the pool is back: on the reclaim kernels with `io_tlb_shrink_delay_ms` at 1 s, waiting until "
+         "the active pool is back at its boot size and every chunk lent again (at most 60 s; `shrink_wait_s` "
+         "and the active/lent slots are in `bursts.csv`); on static and dynamic, which have nothing that "
+         "shrinks, 5 s after fio exited. Upstream dynamic never frees a pool it added, so its extra MiB stay "
+         "for the rest of the boot (and are memory the fill after the idle burst does not get).")
+L.append("* **claim latency**: the `swiotlb_reclaim:swiotlb_reclaim_claim` tracepoint, enabled from each "
+         "burst's start to fio's exit; `duration_ns` is the time from the call to the published slots. "
+         "Every traced claim of all runs and bursts (per burst: `claims.csv`). Wall-clock on a TCG guest.")
+L.append("* **evacuations**: `io_tlb_evacuate_count` / `io_tlb_evacuate_pages` after minus before the "
+         "10 s wait: lent chunks the worker emptied by migrating their pages out (it runs once a second "
+         "while fewer than `io_tlb_evacuate` (4) lent chunks are wholly free and the zone has room); in "
+         "brackets the counters' values before the wait, i.e. what it emptied since boot (after the fill's "
+         "release, before and during the main burst).")
 L.append("")
 
 
@@ -453,14 +691,31 @@ fr = med(frac)
 L.append(f"| >= 95% of the lent area usable by movable memory | {mmm([x * 100 for x in frac], 1, '%')} "
          f"| {verdict(None if fr is None else fr >= 0.95)} |")
 rb = [(num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == "reclaim"]
-sb = [(num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == "static"]
+others = "; ".join(f"{k}: {sum((num(r[6], 0) or 0) + (num(r[7], 0) or 0) for r in burst_rows if r[1] == k):.0f} in "
+                   f"{sum(1 for r in burst_rows if r[1] == k)} runs" for k in KERNELS if k != "reclaim")
 L.append(f"| zero \"swiotlb buffer is full\" where the region holds the burst "
-         f"({'128' if not args.quick else '64'} MiB burst, region 256 MiB) | reclaim: {sum(rb):.0f} in "
-         f"{len(rb)} runs; static: {sum(sb):.0f} in {len(sb)} runs | "
-         f"{verdict(None if not rb else sum(rb) == 0)} |")
+         f"(main burst, {'128' if not args.quick else '64'} MiB, region 256 MiB) | reclaim: {sum(rb):.0f} in "
+         f"{len(rb)} runs; {others} | {verdict(None if not rb else sum(rb) == 0)} |")
+for k in RECLAIM_KERNELS:
+    if k not in KERNELS:
+        continue
+    fs = {bn: [nfull(r) for r in brows(k, bn)] for bn in ("idle", "after")}
+    got = fs["idle"] + fs["after"]
+    L.append(f"| {k}: zero \"swiotlb buffer is full\" in the idle and after-pressure bursts (128 MiB in "
+             f"flight) | idle: {sum(fs['idle']):.0f}, after-pressure: {sum(fs['after']):.0f} in "
+             f"{len(fs['idle'])} runs | {verdict(None if not got else sum(got) == 0)} |")
+if "reclaim-dynamic" in KERNELS:
+    rs = brows("reclaim-dynamic", "main")
+    ex = [extra_mib(r, True) for r in rs]
+    back = [num(r[23]) is not None and num(r[23]) == boot_active.get((r[0], r[1])) for r in rs]
+    ok = None if not rs else all(x == 0 for x in ex) and all(back)
+    L.append("| reclaim-dynamic: 0 MiB of extra pools and back at its initial active size after the main burst's "
+             f"shrink delay | extra {', '.join(fmt(x, 1) for x in ex)} MiB; active "
+             f"{', '.join(fmt(slots_mib(num(r[23])), 0) for r in rs)} MiB (boot: "
+             f"{', '.join(fmt(slots_mib(boot_active.get((r[0], r[1]))), 0) for r in rs)} MiB) | {verdict(ok)} |")
 L.append("")
-L.append("fio also verified every burst (crc32c, `verify_fatal=1`): fio exit status per run and kernel is in "
-         "`burst.csv` (`fio_rc`); a failed verify fails the boot.")
+L.append("fio also verified every burst (crc32c, `verify_fatal=1`): fio exit status per run, kernel and burst is in "
+         "`bursts.csv` (`fio_rc`); a failed verify fails the boot.")
 L.append("")
 
 # method
@@ -480,7 +735,7 @@ L.append(f"* **Hot path** (`tests/bench/bench-dma`): the kernel's `dma_map_bench
          "pool (the benchmark's buffer is unmovable, so it is never in the reclaim region); "
          "`io_tlb_used_hiwater` before/after each run (`dma.csv`) confirms no slot was used.")
 L.append("* **Memory** (`tests/bench/bench-mem`, 768 MiB guest, all of it ZONE_DMA + ZONE_DMA32): "
-         "`MemFree`/`MemAvailable` 2 s after `/init` starts, then a plain allocator: 4 MiB tmpfs files "
+         "`MemFree`/`MemAvailable` 2 s after `/init` starts, then the idle burst (section *Bursts*), then a plain allocator: 4 MiB tmpfs files "
          "(movable pages, not reclaimable without swap) written until `MemFree` is below 48 MiB. The same "
          "floor in every kernel, so `held(reclaim) - held(static)` of the same run is the memory of the "
          "lent area that movable data could use; divided by the lent size (`io_tlb_lent_nslabs`) that is "
@@ -491,7 +746,7 @@ L.append("* **Memory** (`tests/bench/bench-mem`, 768 MiB guest, all of it ZONE_D
          "which static's reserved pool keeps this guest under, while dynamic and reclaim count the "
          "256 MiB as RAM and get THP with `min_free_kbytes` raised to 5% of memory (36 MiB against "
          "2.7 MiB), which puts the 48 MiB floor at the edge of OOM.")
-L.append("* **Burst** (same boot, `swiotlb=...,force`): the oldest 192 MiB of the fill are freed (they "
+L.append("* **Main burst** (same boot, `swiotlb=...,force`): the oldest 192 MiB of the fill are freed (they "
          "sit in ordinary memory: movable allocations use lent pages first only once those are over "
          "half of the free memory, which at boot they are not), so the lent area stays full of movable "
          "pages while growth has somewhere to migrate them. Then `fio` direct "
@@ -500,7 +755,8 @@ L.append("* **Burst** (same boot, `swiotlb=...,force`): the oldest 192 MiB of th
          "throttles the disk's writes to 32 MiB/s (`-set drive.d0.throttling.bps-write`): unthrottled, "
          "the host completes each request about as fast as the TCG guest copies the next one into a "
          "bounce buffer and fewer than 16 MiB are ever in flight (peak `io_tlb_used_hiwater` is in "
-         "`burst.csv`). "
+         "`burst.csv`). The idle and after-pressure bursts (section *Bursts*) run on the same disk "
+         "and throttle. "
          "Completion latency percentiles come from fio's JSON; \"swiotlb buffer is full\" is counted in "
          "dmesg, plus the `callbacks suppressed` count of its rate limit. The pool is sampled every "
          "~0.1 s from debugfs and /proc/vmstat. Wall-clock time (no icount): I/O completions under icount "
@@ -529,8 +785,8 @@ for p, cap in plots:
 L.append("## Per-run figures")
 L.append("")
 L.append("| run | kernel | map / unmap bounced (us) | map / unmap direct (us) | held (MiB) | written (MiB) | "
-         "buffer full | write p50 / p99 (ms) | grows |")
-L.append("|---|---|---|---|---|---|---|---|---|")
+         "buffer full | write p50 / p99 (ms) | grows | buffer full idle / main / after | claims idle / main / after |")
+L.append("|---|---|---|---|---|---|---|---|---|---|---|")
 for run in range(1, args.runs + 1):
     for k in KERNELS:
         m = [r for r in mem_rows if r[0] == run and r[1] == k]
@@ -543,10 +799,15 @@ for run in range(1, args.runs + 1):
             gr = b[0][19] or "-"
         else:
             wr = bf = lat = gr = "n/a"
+        b3 = {r[2]: r for r in bursts_rows if r[0] == run and r[1] == k}
+        bf3 = " / ".join(f"{nfull(b3[bn]):.0f}" if bn in b3 else "n/a" for bn, _ in BURSTS)
+        cl3 = " / ".join((b3[bn][10] if b3[bn][10] not in (None, "") else "–") if bn in b3 else "n/a"
+                         for bn, _ in BURSTS)
         L.append(f"| {run} | {k} | {fmt(med(dma_vals(k, 'force', 'map', run)))} / "
                  f"{fmt(med(dma_vals(k, 'force', 'unmap', run)))} | "
                  f"{fmt(med(dma_vals(k, 'direct', 'map', run)))} / "
-                 f"{fmt(med(dma_vals(k, 'direct', 'unmap', run)))} | {held_s} | {wr} | {bf} | {lat} | {gr} |")
+                 f"{fmt(med(dma_vals(k, 'direct', 'unmap', run)))} | {held_s} | {wr} | {bf} | {lat} | {gr} | "
+                 f"{bf3} | {cl3} |")
 L.append("")
 
 notes = os.path.join(TOP, "bench", "analysis.md")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# bench.sh: `make bench`. Builds the static, dynamic and reclaim kernels from
-# this tree, boots each through the same guest workloads (tests/bench/*),
-# interleaving the kernels run by run, and writes the report, CSV raw data
-# and gnuplot plots (scripts/bench-report.py).
+# bench.sh: `make bench`. Builds the static, dynamic, reclaim and
+# reclaim-dynamic kernels from this tree, boots each through the same guest
+# workloads (tests/bench/*), interleaving the kernels run by run, and writes
+# the report, CSV raw data and gnuplot plots (scripts/bench-report.py).
 #
 #   RUNS=N        boots per kernel and workload (default 3; QUICK=1: 1)
 #   QUICK=1       smoke of the bench itself: 1 run, shorter workloads,
@@ -28,21 +28,23 @@ else
 	MEM_ARGS=""
 fi
 RAW="$BUILD/bench-raw${QUICK:+-quick}" # console logs of every boot (not part of the report)
-read -ra KERNELS <<<"${BENCH_KERNELS:-static dynamic reclaim}" # BENCH_KERNELS: a subset, for testing
-# The same 256 MiB of swiotlb in all three: static holds it all, dynamic
+read -ra KERNELS <<<"${BENCH_KERNELS:-static dynamic reclaim reclaim-dynamic}" # BENCH_KERNELS: a subset, for testing
+# The same 256 MiB of swiotlb in all four: static holds it all, dynamic
 # starts with the 16 MiB default pool and adds pools on demand (6.12 has no
 # maximum to set), reclaim has a 256 MiB region with 16 MiB active and
-# 240 MiB lent to the page allocator.
+# 240 MiB lent to the page allocator; reclaim-dynamic is reclaim built with
+# CONFIG_SWIOTLB_DYNAMIC too (transient pools as the last resort).
 declare -A SWIOTLB=(
 	[static]="swiotlb=131072"
 	[dynamic]="swiotlb=8192"
 	[reclaim]="swiotlb=8192 swiotlb_overprovision=16"
+	[reclaim-dynamic]="swiotlb=8192 swiotlb_overprovision=16"
 )
 # The burst's disk is throttled in QEMU: TCG's host disk completes a request
 # about as fast as the guest copies it into a bounce buffer, so unthrottled
 # fewer than 16 MiB of bounce buffers are ever in flight.
 THROTTLE="-set drive.d0.throttling.bps-write=$((32 << 20))"
-# One THP setting for the mem boots of all three kernels. THP stays off
+# One THP setting for the mem boots of all kernels. THP stays off
 # below 512 MiB of RAM: static's reserved pool keeps this guest under that
 # (479 MiB), while dynamic and reclaim count the 256 MiB as RAM, so THP comes
 # on and khugepaged raises min_free_kbytes to 5% of memory (36 MiB instead of
@@ -61,6 +63,7 @@ lock_src
 stage "bench: RUNS=$RUNS${QUICK:+ QUICK=1}, kernels ${KERNELS[*]}, output ${OUT#"$TOP"/}"
 "$TOP/scripts/deps.sh"
 for v in "${KERNELS[@]}"; do
+	[ -n "${SWIOTLB[$v]:-}" ] || die "BENCH_KERNELS: unknown kernel '$v' (use static, dynamic, reclaim, reclaim-dynamic)"
 	stage "bench: kernel $v"
 	if [ "${BENCH_BUILD:-1}" = 0 ]; then
 		[ -f "$(image_path "$v")" ] || die "BENCH_BUILD=0 but there is no $(image_path "$v")"
@@ -97,7 +100,7 @@ for ((run = 1; run <= RUNS; run++)); do
 			esac
 			name="run$run-$k-$w"
 			load=$(cut -d' ' -f1 /proc/loadavg)
-			printf '==> [%d/%d] run %d/%d %-8s %-10s ' "$n" "$total" "$run" "$RUNS" "$k" "$w"
+			printf '==> [%d/%d] run %d/%d %-15s %-10s ' "$n" "$total" "$run" "$RUNS" "$k" "$w"
 			t0=$(date +%s)
 			for try in 1 2 3; do
 				rc=0
