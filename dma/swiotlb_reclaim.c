@@ -147,8 +147,10 @@ struct io_tlb_reclaim swiotlb_default_reclaim = {
 					swiotlb_grow_work),
 	.shrink_work = __DELAYED_WORK_INITIALIZER(swiotlb_default_reclaim.shrink_work,
 						  swiotlb_shrink_work, 0),
+	/* Deferrable: an idle machine is not woken up to evacuate */
 	.evacuate_work = __DELAYED_WORK_INITIALIZER(swiotlb_default_reclaim.evacuate_work,
-						    swiotlb_evacuate_work, 0),
+						    swiotlb_evacuate_work,
+						    TIMER_DEFERRABLE),
 	.evacuate_target = SWIOTLB_EVACUATE_DEFAULT,
 };
 
@@ -827,6 +829,9 @@ bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 	/* swiotlb_reclaim_exit() waits for this section; see the top */
 	rcu_read_lock();
 	if (!READ_ONCE(rc->wq))
+		goto out;
+	/* Nothing lent (the region is all in use): no zone lock per failure */
+	if (!swiotlb_lent_chunks(rc) && !atomic_long_read(&rc->nr_standby))
 		goto out;
 	chunk = swiotlb_take_standby(rc);
 	if (chunk != ULONG_MAX) {
