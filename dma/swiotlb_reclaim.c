@@ -805,7 +805,7 @@ unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc)
  * swiotlb_tbl_map_single() fills every byte of a mapping from the original
  * buffer, whatever the direction, before the device is given the address.
  * The padding around it is reachable only through an IOMMU granule, and
- * iommu_dma_map_swiotlb() zeroes it for untrusted devices; a device
+ * iommu_dma_map_page() zeroes it for untrusted devices; a device
  * without an IOMMU can read all of memory anyway. In a guest with memory
  * encryption the host can read all of a shared chunk, and sharing may
  * sleep: only standby chunks are activated there.
