@@ -540,14 +540,50 @@ static bool swiotlb_deactivate_chunk(struct io_tlb_reclaim *rc,
 	return true;
 }
 
+/*
+ * Zero a chunk swiotlb owns, so that nothing the pages held before (a
+ * borrower's data, or anything at boot) can reach a device through a bounce
+ * buffer's padding, and share it with the host in a CoCo guest. Returns
+ * -EIO if it could not be shared; it is lost then.
+ */
+static int swiotlb_prepare_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	memset(swiotlb_chunk_vaddr(rc, chunk), 0, PAGE_SIZE << pageblock_order);
+	if (swiotlb_chunk_set_shared(rc, chunk, true)) {
+		/* Its state is unknown now: neither share nor lend it */
+		swiotlb_lose_chunk(rc, chunk, "shared with the host");
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Take a lent chunk's pages back, migrating what lives there, or fail as
+ * if the chunk were busy when @inject_failure (io_tlb_fail_grow). A failure
+ * on a chunk the map path claimed meanwhile is -EALREADY (see "Claim" at
+ * the top).
+ */
+static int swiotlb_take_lent_chunk(struct io_tlb_reclaim *rc,
+				   unsigned long chunk, bool inject_failure)
+{
+	int err = -EBUSY;
+
+	if (!inject_failure)
+		err = swiotlb_take_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+					      pageblock_nr_pages,
+					      GFP_KERNEL | __GFP_NOWARN);
+	if (err && test_bit(chunk, rc->pool->active_chunks))
+		return -EALREADY;
+	return err;
+}
+
 /**
  * swiotlb_use_chunk() - put a chunk swiotlb owns into use
  * @rc:		Lending state; rc->lock is held.
  * @chunk:	Chunk whose pages swiotlb owns and whose slots are withdrawn.
  *
- * Zeroes the chunk, so that nothing the pages held before (a borrower's
- * data, or anything at boot) can reach a device through a bounce buffer's
- * padding, shares it with the host in a CoCo guest and publishes its slots.
+ * Zeroes the chunk, shares it with the host in a CoCo guest and publishes
+ * its slots.
  *
  * Return: 0, or -EIO if the chunk could not be shared; it is lost then.
  */
@@ -555,12 +591,8 @@ static int swiotlb_use_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
 	lockdep_assert_held(&rc->lock);
 
-	memset(swiotlb_chunk_vaddr(rc, chunk), 0, PAGE_SIZE << pageblock_order);
-	if (swiotlb_chunk_set_shared(rc, chunk, true)) {
-		/* Its state is unknown now: neither share nor lend it */
-		swiotlb_lose_chunk(rc, chunk, "shared with the host");
+	if (swiotlb_prepare_chunk(rc, chunk))
 		return -EIO;
-	}
 	swiotlb_activate_chunk(rc, chunk);
 	atomic_long_inc(&rc->nr_active);
 	return 0;
@@ -581,22 +613,19 @@ int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	size_t bytes = PAGE_SIZE << pageblock_order;
 	u64 start = ktime_get_ns();
+	bool inject_failure;
 	unsigned long busy;
 	int err;
 
 	lockdep_assert_held(&rc->lock);
 
 	busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
-	if (rc->fail_grow) {
+	inject_failure = rc->fail_grow;
+	if (inject_failure)
 		rc->fail_grow--;
-		err = -EBUSY;
-	} else {
-		err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
-					      GFP_KERNEL | __GFP_NOWARN);
-	}
-	/* The map path claimed it meanwhile (see "Claim" at the top) */
-	if (err && test_bit(chunk, rc->pool->active_chunks))
-		return -EALREADY;
+	err = swiotlb_take_lent_chunk(rc, chunk, inject_failure);
+	if (err == -EALREADY)
+		return err;
 	if (err) {
 		trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
 					   ktime_get_ns() - start, busy, err);
@@ -685,22 +714,15 @@ static void swiotlb_put_standby(struct io_tlb_reclaim *rc, unsigned long chunk)
  */
 int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
-	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	int err;
 
 	lockdep_assert_held(&rc->lock);
 
-	err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
-				      GFP_KERNEL | __GFP_NOWARN);
-	if (err && test_bit(chunk, rc->pool->active_chunks))
-		return -EALREADY;
+	err = swiotlb_take_lent_chunk(rc, chunk, false);
 	if (err)
 		return err;
-	memset(swiotlb_chunk_vaddr(rc, chunk), 0, PAGE_SIZE << pageblock_order);
-	if (swiotlb_chunk_set_shared(rc, chunk, true)) {
-		swiotlb_lose_chunk(rc, chunk, "shared with the host");
+	if (swiotlb_prepare_chunk(rc, chunk))
 		return -EIO;
-	}
 	swiotlb_put_standby(rc, chunk);
 	return 0;
 }
@@ -727,10 +749,7 @@ int swiotlb_evacuate_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	lockdep_assert_held(&rc->lock);
 
 	busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
-	err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
-				      GFP_KERNEL | __GFP_NOWARN);
-	if (err && test_bit(chunk, rc->pool->active_chunks))
-		return -EALREADY;
+	err = swiotlb_take_lent_chunk(rc, chunk, false);
 	if (err)
 		return err;
 	/* Taken just now, so owned as swiotlb_lend_pageblocks() wants it */
@@ -816,7 +835,7 @@ unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc)
 bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
-	u64 start = local_clock();
+	u64 start = local_clock(), elapsed;
 	bool claimed = false;
 	unsigned long chunk;
 	struct page *page;
@@ -858,9 +877,9 @@ bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 	atomic_long_inc(&rc->claim_count);
 	swiotlb_after_claim(rc, true);
 	claimed = true;
-	swiotlb_note_claim_ns(rc, local_clock() - start);
-	trace_swiotlb_reclaim_claim(phys, PAGE_SIZE << pageblock_order,
-				    local_clock() - start);
+	elapsed = local_clock() - start;
+	swiotlb_note_claim_ns(rc, elapsed);
+	trace_swiotlb_reclaim_claim(phys, PAGE_SIZE << pageblock_order, elapsed);
 out:
 	rcu_read_unlock();
 	return claimed;
