@@ -64,7 +64,9 @@
  * and loading the bitmap completes the pairing. smp_mb__after_atomic()
  * after clear_bit()/set_bit() is that full barrier.
  *
- * Growing and retiring run under rc->lock, one chunk at a time.
+ * Growing and retiring run under rc->lock, one chunk at a time; a grow
+ * may take a run of adjacent lent chunks in one alloc_contig_range() and
+ * then activates them one by one, each as above.
  *
  * Claim (the map path activates a lent chunk, swiotlb_reclaim_claim()) is
  * the activation above without rc->lock, in any context. The page
@@ -85,7 +87,9 @@
  *    period before it frees any chunk.
  *
  * rc->nr_active is therefore atomic; a claimed chunk is shrunk and lent
- * again like any other.
+ * again like any other. grow_work takes wholly free chunks off the free
+ * lists the same way (swiotlb_grow_free_chunk()), under rc->lock, and
+ * zeroes and shares them before activating them as any grow does.
  */
 
 #define pr_fmt(fmt) "swiotlb: " fmt
@@ -632,23 +636,129 @@ int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		return err;
 	}
 
+	atomic_long_inc(&rc->grow_take_count);
+	atomic_long_add(busy, &rc->grow_pages_migrated);
 	err = swiotlb_use_chunk(rc, chunk);
 	if (err)
 		return err;
 	atomic_long_inc(&rc->grow_count);
-	atomic_long_add(busy, &rc->grow_pages_migrated);
 	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
 				   ktime_get_ns() - start, busy, 0);
 	return 0;
 }
 
-/* Keep the longest claim seen, for debugfs */
-static void swiotlb_note_claim_ns(struct io_tlb_reclaim *rc, u64 ns)
+/**
+ * swiotlb_grow_run() - take a run of adjacent lent chunks back in one go
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	First chunk of the run.
+ * @nr:		Chunks in the run; @chunk and the @nr - 1 after it are lent.
+ *
+ * One alloc_contig_range() for the run instead of one per chunk: one
+ * isolation and one round of per-cpu drains, and the pages migrated out
+ * of one chunk cannot land in the next one, which is isolated too.
+ *
+ * Context: Process context; sleeps while the pages are migrated.
+ * Return: 0 with every chunk of the run in use (one that could not be
+ * shared is lost), -EALREADY if the map path claimed a chunk of the run
+ * meanwhile, or the error of swiotlb_take_pageblocks(); every chunk is
+ * as it was after an error.
+ */
+int swiotlb_grow_run(struct io_tlb_reclaim *rc, unsigned long chunk,
+		     unsigned long nr)
 {
-	long max = atomic_long_read(&rc->claim_ns_max);
+	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	unsigned long nr_pages = nr << pageblock_order;
+	u64 start = ktime_get_ns();
+	unsigned long busy, i;
+	int err;
 
-	while ((long)ns > max &&
-	       !atomic_long_try_cmpxchg(&rc->claim_ns_max, &max, ns))
+	lockdep_assert_held(&rc->lock);
+
+	busy = swiotlb_pageblocks_used_pages(pfn, nr_pages);
+	err = swiotlb_take_pageblocks(pfn, nr_pages, GFP_KERNEL | __GFP_NOWARN);
+	if (err) {
+		/* A chunk of the run claimed meanwhile is progress (see Claim) */
+		for (i = 0; i < nr; i++)
+			if (test_bit(chunk + i, rc->pool->active_chunks))
+				return -EALREADY;
+		trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk),
+					   nr_pages << PAGE_SHIFT,
+					   ktime_get_ns() - start, busy, err);
+		return err;
+	}
+	atomic_long_inc(&rc->grow_take_count);
+	atomic_long_add(busy, &rc->grow_pages_migrated);
+	for (i = 0; i < nr; i++)
+		if (!swiotlb_use_chunk(rc, chunk + i))
+			atomic_long_inc(&rc->grow_count);
+	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk),
+				   nr_pages << PAGE_SHIFT,
+				   ktime_get_ns() - start, busy, 0);
+	return 0;
+}
+
+/*
+ * Take a wholly free lent chunk straight off the page allocator's free
+ * lists, in O(1) and migrating nothing (swiotlb_claim_free_pageblock()).
+ * Returns the chunk, swiotlb's now with its slots withdrawn, or ULONG_MAX.
+ * Any context.
+ */
+static unsigned long swiotlb_take_free_chunk(struct io_tlb_reclaim *rc)
+{
+	struct io_tlb_pool *pool = rc->pool;
+	struct page *page;
+	phys_addr_t phys;
+
+	page = swiotlb_claim_free_pageblock(rc->zone);
+	if (!page)
+		return ULONG_MAX;
+	phys = page_to_phys(page);
+	/* Only this pool lends MIGRATE_SWIOTLB pageblocks */
+	if (WARN_ON_ONCE(phys < pool->start || phys >= pool->end))
+		return ULONG_MAX;
+	return (phys - pool->start) >> pool->chunk_shift;
+}
+
+/**
+ * swiotlb_grow_free_chunk() - put a wholly free lent chunk into use
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * The cheapest way to grow, whatever the size of the region: no search,
+ * no migration, no per-cpu drain.
+ *
+ * Context: Process context; sharing the chunk with the host may sleep.
+ * Return: 0, -ENOENT if no lent chunk is wholly free or the zone is at its
+ * min watermark, or -EIO if the chunk could not be shared (it is lost).
+ */
+int swiotlb_grow_free_chunk(struct io_tlb_reclaim *rc)
+{
+	u64 start = ktime_get_ns();
+	unsigned long chunk;
+	int err;
+
+	KUNIT_STATIC_STUB_REDIRECT(swiotlb_grow_free_chunk, rc);
+	lockdep_assert_held(&rc->lock);
+
+	chunk = swiotlb_take_free_chunk(rc);
+	if (chunk == ULONG_MAX)
+		return -ENOENT;
+	err = swiotlb_use_chunk(rc, chunk);
+	if (err)
+		return err;
+	atomic_long_inc(&rc->grow_count);
+	atomic_long_inc(&rc->grow_free_count);
+	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk),
+				   PAGE_SIZE << pageblock_order,
+				   ktime_get_ns() - start, 0, 0);
+	return 0;
+}
+
+/* Keep the longest duration seen in @max_ns, for debugfs; any context */
+static void swiotlb_note_max_ns(atomic_long_t *max_ns, u64 ns)
+{
+	long max = atomic_long_read(max_ns);
+
+	while ((long)ns > max && !atomic_long_try_cmpxchg(max_ns, &max, ns))
 		;
 }
 
@@ -702,15 +812,17 @@ static void swiotlb_put_standby(struct io_tlb_reclaim *rc, unsigned long chunk)
 /**
  * swiotlb_standby_chunk() - take a lent chunk back onto the standby
  * @rc:		Lending state; rc->lock is held.
- * @chunk:	Lent chunk.
+ * @chunk:	Lent chunk, or ULONG_MAX for a wholly free one off the free
+ *		lists (swiotlb_grow_free_chunk() explains why that is cheap).
  *
  * Does what growing does, except publishing the slots: the map path
  * activates a standby chunk in any context (swiotlb_reclaim_claim()).
  *
  * Context: Process context; sleeps while the chunk's pages are migrated.
- * Return: 0, -EALREADY if the map path claimed the chunk meanwhile, the
- * error of swiotlb_take_pageblocks() (the chunk stays lent), or -EIO if
- * it could not be shared (the chunk is lost).
+ * Return: 0, -ENOENT if @chunk is ULONG_MAX and no lent chunk is wholly
+ * free, -EALREADY if the map path claimed @chunk meanwhile, the error of
+ * swiotlb_take_pageblocks() (the chunk stays lent), or -EIO if it could
+ * not be shared (the chunk is lost).
  */
 int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
@@ -718,9 +830,15 @@ int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 
 	lockdep_assert_held(&rc->lock);
 
-	err = swiotlb_take_lent_chunk(rc, chunk, false);
-	if (err)
-		return err;
+	if (chunk == ULONG_MAX) {
+		chunk = swiotlb_take_free_chunk(rc);
+		if (chunk == ULONG_MAX)
+			return -ENOENT;
+	} else {
+		err = swiotlb_take_lent_chunk(rc, chunk, false);
+		if (err)
+			return err;
+	}
 	if (swiotlb_prepare_chunk(rc, chunk))
 		return -EIO;
 	swiotlb_put_standby(rc, chunk);
@@ -806,6 +924,60 @@ unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc)
 	return max(lent, 0L);
 }
 
+/*
+ * Activate a standby chunk or a wholly free lent one for the map path;
+ * swiotlb_reclaim_claim() says why and how. @ahead: no search failed yet,
+ * grow_work lags (swiotlb_reclaim_kick()); a miss is then no news.
+ */
+static bool swiotlb_claim(struct io_tlb_pool *pool, bool ahead)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+	u64 start = local_clock(), elapsed;
+	bool claimed = false;
+	unsigned long chunk;
+
+	/* Pairs with smp_store_release() in swiotlb_reclaim_lend_init() */
+	if (!rc || !smp_load_acquire(&rc->claim_enabled))
+		return false;
+
+	/* swiotlb_reclaim_exit() waits for this section; see the top */
+	rcu_read_lock();
+	if (!READ_ONCE(rc->wq))
+		goto out;
+	/* Nothing lent (the region is all in use): no zone lock per failure */
+	if (!swiotlb_lent_chunks(rc) && !atomic_long_read(&rc->nr_standby))
+		goto out;
+	chunk = swiotlb_take_standby(rc);
+	if (chunk != ULONG_MAX) {
+		atomic_long_inc(&rc->standby_used_count);
+	} else {
+		if (!swiotlb_claim_needs_standby())
+			chunk = swiotlb_take_free_chunk(rc);
+		if (chunk == ULONG_MAX) {
+			if (!ahead) {
+				atomic_long_inc(&rc->claim_miss_count);
+				swiotlb_after_claim(rc, false);
+			}
+			goto out;
+		}
+	}
+
+	swiotlb_activate_chunk(rc, chunk);
+	atomic_long_inc(&rc->nr_active);
+	atomic_long_inc(&rc->claim_count);
+	if (ahead)
+		atomic_long_inc(&rc->claim_ahead_count);
+	swiotlb_after_claim(rc, true);
+	claimed = true;
+	elapsed = local_clock() - start;
+	swiotlb_note_max_ns(&rc->claim_ns_max, elapsed);
+	trace_swiotlb_reclaim_claim(swiotlb_chunk_phys(rc, chunk),
+				    PAGE_SIZE << pageblock_order, elapsed);
+out:
+	rcu_read_unlock();
+	return claimed;
+}
+
 /**
  * swiotlb_reclaim_claim() - put a lent chunk into use from the map path
  * @pool:	Pool whose search for free slots just failed.
@@ -834,55 +1006,44 @@ unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc)
  */
 bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 {
+	return swiotlb_claim(pool, false);
+}
+
+/**
+ * swiotlb_reclaim_claim_ahead() - claim before a search fails
+ * @pool:	Pool an area of which has stayed under its low watermark
+ *		for SWIOTLB_KICK_LAG while grow_work had not caught up.
+ *
+ * As swiotlb_reclaim_claim(), but a miss is not counted and does not mark
+ * the pool as outrun: no mapping has failed.
+ *
+ * Context: Any context, including hard interrupt; never sleeps.
+ * Return: %true if a chunk was activated.
+ */
+bool swiotlb_reclaim_claim_ahead(struct io_tlb_pool *pool)
+{
+	return swiotlb_claim(pool, true);
+}
+
+/**
+ * swiotlb_reclaim_note_transient() - count a fallback to a transient pool
+ * @pool:	The default pool, which could not serve a mapping.
+ * @ns:		Time from the failed search to the transient pool's slots.
+ *
+ * With CONFIG_SWIOTLB_DYNAMIC a mapping the region cannot serve, even
+ * after a claim, gets a transient pool of its own from the page allocator.
+ * That is the last resort; the counters say how often it was needed.
+ *
+ * Context: Any context.
+ */
+void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns)
+{
 	struct io_tlb_reclaim *rc = pool->reclaim;
-	u64 start = local_clock(), elapsed;
-	bool claimed = false;
-	unsigned long chunk;
-	struct page *page;
-	phys_addr_t phys;
 
-	/* Pairs with smp_store_release() in swiotlb_reclaim_lend_init() */
-	if (!rc || !smp_load_acquire(&rc->claim_enabled))
-		return false;
-
-	/* swiotlb_reclaim_exit() waits for this section; see the top */
-	rcu_read_lock();
-	if (!READ_ONCE(rc->wq))
-		goto out;
-	/* Nothing lent (the region is all in use): no zone lock per failure */
-	if (!swiotlb_lent_chunks(rc) && !atomic_long_read(&rc->nr_standby))
-		goto out;
-	chunk = swiotlb_take_standby(rc);
-	if (chunk != ULONG_MAX) {
-		atomic_long_inc(&rc->standby_used_count);
-		phys = swiotlb_chunk_phys(rc, chunk);
-	} else {
-		page = NULL;
-		if (!swiotlb_claim_needs_standby())
-			page = swiotlb_claim_free_pageblock(rc->zone);
-		if (!page) {
-			atomic_long_inc(&rc->claim_miss_count);
-			swiotlb_after_claim(rc, false);
-			goto out;
-		}
-		phys = page_to_phys(page);
-		/* Only this pool lends MIGRATE_SWIOTLB pageblocks */
-		if (WARN_ON_ONCE(phys < pool->start || phys >= pool->end))
-			goto out;
-		chunk = (phys - pool->start) >> pool->chunk_shift;
-	}
-
-	swiotlb_activate_chunk(rc, chunk);
-	atomic_long_inc(&rc->nr_active);
-	atomic_long_inc(&rc->claim_count);
-	swiotlb_after_claim(rc, true);
-	claimed = true;
-	elapsed = local_clock() - start;
-	swiotlb_note_claim_ns(rc, elapsed);
-	trace_swiotlb_reclaim_claim(phys, PAGE_SIZE << pageblock_order, elapsed);
-out:
-	rcu_read_unlock();
-	return claimed;
+	if (!rc)
+		return;
+	atomic_long_inc(&rc->transient_count);
+	swiotlb_note_max_ns(&rc->transient_ns_max, ns);
 }
 
 /**

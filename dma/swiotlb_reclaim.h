@@ -38,12 +38,28 @@
  * @shrink_count: Chunks lent again since boot.
  * @grow_fail_count: Chunks that could not be taken back (and were skipped).
  * @grow_pages_migrated: Pages that were in use in chunks taken back.
+ * @grow_free_count: Chunks grow_work found wholly free and took off the
+ *		free lists, migrating nothing.
+ * @grow_take_count: Migrating takes (alloc_contig_range() calls) that
+ *		grew the pool, each of one chunk or of a run of adjacent ones.
+ * @pick_cursor: Where the next pick starts sampling lent chunks.
+ * @evacuate_cursor: Where the next evacuation starts sampling.
+ * @pick_ns_max: Longest pick of a chunk to take back.
  * @zone:	Zone of the region, where the map path claims free chunks.
  * @claim_enabled: 1 if the map path may claim chunks (debugfs
  *		io_tlb_atomic_claim), else 0.
  * @claim_count: Chunks the map path put into use itself.
  * @claim_miss_count: Claims that found no wholly free lent chunk.
  * @claim_ns_max: Longest claim, from the call to published slots.
+ * @claim_ahead_count: Claims made before any search failed, because an
+ *		area stayed under its low watermark while grow_work lagged.
+ * @kicked_at:	jiffies of the first kick grow_work has not answered yet
+ *		(0: none). The map path claims ahead once it is
+ *		SWIOTLB_KICK_LAG old.
+ * @transient_count: Mappings that fell back to a transient pool
+ *		(CONFIG_SWIOTLB_DYNAMIC) after the region could not serve them.
+ * @transient_ns_max: Longest such fallback, from the failed search to the
+ *		transient pool's slots.
  * @standby:	Chunks on standby: taken back, zeroed and shared with the
  *		host, slots withdrawn, for the map path to activate at once.
  * @nr_standby:	Chunks in @standby.
@@ -81,11 +97,20 @@ struct io_tlb_reclaim {
 	atomic_long_t shrink_count;
 	atomic_long_t grow_fail_count;
 	atomic_long_t grow_pages_migrated;
+	atomic_long_t grow_free_count;
+	atomic_long_t grow_take_count;
+	unsigned long pick_cursor;
+	unsigned long evacuate_cursor;
+	unsigned long pick_ns_max;
 	struct zone *zone;
 	unsigned long claim_enabled;
 	atomic_long_t claim_count;
 	atomic_long_t claim_miss_count;
 	atomic_long_t claim_ns_max;
+	atomic_long_t claim_ahead_count;
+	unsigned long kicked_at;
+	atomic_long_t transient_count;
+	atomic_long_t transient_ns_max;
 	unsigned long *standby;
 	atomic_long_t nr_standby;
 	unsigned long standby_target;
@@ -111,6 +136,7 @@ void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool);
 void swiotlb_reclaim_kick(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_claim(struct io_tlb_pool *pool);
+void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns);
 bool swiotlb_reclaim_exit(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 			       size_t size);
@@ -266,6 +292,11 @@ static inline void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
 static inline bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 {
 	return false;
+}
+
+static inline void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool,
+						  u64 ns)
+{
 }
 
 #endif /* CONFIG_SWIOTLB_RECLAIM */

@@ -185,6 +185,17 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 			    &rc->claim_miss_count, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_claim_ns_max", 0400, dir,
 			    &rc->claim_ns_max, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_claim_ahead_count", 0400, dir,
+			    &rc->claim_ahead_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_grow_free_count", 0400, dir,
+			    &rc->grow_free_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_grow_take_count", 0400, dir,
+			    &rc->grow_take_count, &swiotlb_counter_fops);
+	debugfs_create_ulong("io_tlb_pick_ns_max", 0400, dir, &rc->pick_ns_max);
+	debugfs_create_file("io_tlb_transient_count", 0400, dir,
+			    &rc->transient_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_transient_ns_max", 0400, dir,
+			    &rc->transient_ns_max, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_standby_nslabs", 0400, dir, rc,
 			    &swiotlb_standby_fops);
 	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,

@@ -20,6 +20,15 @@
 #define SWIOTLB_GROW_RETRY_DELAY	(5 * HZ)
 /* Default of io_tlb_shrink_delay_ms */
 #define SWIOTLB_SHRINK_DELAY_MS		5000
+/*
+ * Lent chunks a pick looks at, at most: each costs a walk of its struct
+ * pages, and a region may have thousands (2048 for 4 GiB).
+ */
+#define SWIOTLB_PICK_SAMPLE		8
+/* Most adjacent chunks one migrating take brings back (16 MiB) */
+#define SWIOTLB_GROW_RUN_MAX		8
+/* The map path claims ahead once a kick has gone unanswered this long */
+#define SWIOTLB_KICK_LAG		(HZ / 100 + 1)
 
 /* The default pool's lending state; the only pool that lends */
 extern struct io_tlb_reclaim swiotlb_default_reclaim;
@@ -27,6 +36,10 @@ extern struct io_tlb_reclaim swiotlb_default_reclaim;
 /* swiotlb_reclaim.c: chunk state changes, all under rc->lock */
 unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc);
 int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
+int swiotlb_grow_run(struct io_tlb_reclaim *rc, unsigned long chunk,
+		     unsigned long nr);
+int swiotlb_grow_free_chunk(struct io_tlb_reclaim *rc);
+bool swiotlb_reclaim_claim_ahead(struct io_tlb_pool *pool);
 int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_evacuate_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
@@ -59,6 +72,8 @@ bool swiotlb_lend_withheld_chunk(struct io_tlb_reclaim *rc,
 				 unsigned long chunk, bool can_lend);
 int swiotlb_release_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc);
+unsigned long swiotlb_chunk_busy_pages(struct io_tlb_reclaim *rc,
+				       unsigned long chunk);
 bool swiotlb_claim_needs_standby(void);
 bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc);
 int swiotlb_parse_standby(const char *str, long *chunks);

@@ -9,6 +9,7 @@
 #include <kunit/device.h>
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -33,6 +34,10 @@ struct reclaim_test {
 	unsigned long shared_chunk;
 	bool shared;
 	int share_err;
+	/* fake_busy_pages(): chunks looked at, and the one reported free */
+	unsigned long *looked;
+	unsigned int busy_calls;
+	unsigned long free_chunk;
 };
 
 /* Records what a CoCo guest would share or make private; may fail */
@@ -51,6 +56,29 @@ static int fake_set_shared(struct io_tlb_reclaim *rc, unsigned long chunk,
 static bool fake_needs_standby(void)
 {
 	return true;
+}
+
+/* What fake_busy_pages() reports for @chunk */
+static unsigned long fake_busy(struct reclaim_test *t, unsigned long chunk)
+{
+	return chunk == t->free_chunk ? 0 : chunk * 37 % 500 + 1;
+}
+
+/* Every chunk busy (1 to 500 pages), except t->free_chunk; records calls */
+static unsigned long fake_busy_pages(struct io_tlb_reclaim *rc,
+				     unsigned long chunk)
+{
+	struct reclaim_test *t = kunit_get_current_test()->priv;
+
+	t->busy_calls++;
+	set_bit(chunk, t->looked);
+	return fake_busy(t, chunk);
+}
+
+/* No lent chunk is wholly free on the free lists */
+static int fake_no_free_chunk(struct io_tlb_reclaim *rc)
+{
+	return -ENOENT;
 }
 
 static struct io_tlb_reclaim *test_rc(void)
@@ -286,13 +314,14 @@ static void reclaim_failed_grow_skipped(struct kunit *test)
 {
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
-	unsigned long fails, active, first, chunk;
+	unsigned long fails, active, chunk, failed = 0;
 
+	/* Migrating takes only, which the failed chunk cannot dodge */
+	kunit_activate_static_stub(test, swiotlb_grow_free_chunk,
+				   fake_no_free_chunk);
 	mutex_lock(&rc->lock);
 	fails = atomic_long_read(&rc->grow_fail_count);
 	active = atomic_long_read(&rc->nr_active);
-	first = swiotlb_pick_chunk(rc);
-	KUNIT_ASSERT_NE(test, first, ULONG_MAX);
 
 	rc->fail_grow = 1;
 	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc) + 1);
@@ -300,11 +329,17 @@ static void reclaim_failed_grow_skipped(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_fail_count), fails + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
-	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, first));
-	KUNIT_EXPECT_TRUE(test,
-			  swiotlb_before_deadline(rc->retry_after[first],
-						  SWIOTLB_GROW_RETRY_DELAY));
-	rc->retry_after[first] = 0;
+	/* The chunk that failed waits before it is tried again, still lent */
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
+		if (!swiotlb_before_deadline(rc->retry_after[chunk],
+					     SWIOTLB_GROW_RETRY_DELAY))
+			continue;
+		failed++;
+		KUNIT_EXPECT_TRUE(test, swiotlb_chunk_is_lent(rc, chunk));
+		KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
+		rc->retry_after[chunk] = 0;
+	}
+	KUNIT_EXPECT_EQ(test, failed, 1);
 
 	/* Idle and above the high watermark: shrink to the initial size */
 	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
@@ -898,15 +933,18 @@ static void reclaim_standby_accounting(struct kunit *test)
  * After a search found no room, a grow round takes a chunk even with the
  * free count at the high watermark (fragmentation can leave no run long
  * enough), and each such round aims twice as far above the watermark;
- * shrinking halves that again.
+ * shrinking halves that again. Wholly free lent chunks come straight off
+ * the free lists, with no migrating take.
  */
 static void reclaim_outran_grows_more(struct kunit *test)
 {
 	struct io_tlb_reclaim *rc = test_rc();
-	unsigned long active;
+	unsigned long active, free_grows, takes;
 
 	mutex_lock(&rc->lock);
 	shrink_to_initial(rc);
+	free_grows = atomic_long_read(&rc->grow_free_count);
+	takes = atomic_long_read(&rc->grow_take_count);
 	rc->grow_boost = 0;
 	atomic_set(&rc->outran, 0);
 	/* At the high watermark: a plain round has nothing to do */
@@ -924,6 +962,10 @@ static void reclaim_outran_grows_more(struct kunit *test)
 	swiotlb_grow(rc);
 	KUNIT_EXPECT_EQ(test, rc->grow_boost, 2);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 2);
+	/* An idle guest's lent chunks are wholly free: nothing migrated */
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_free_count),
+			free_grows + 2);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_take_count), takes);
 
 	rc->shrink_delay_ms = 0;
 	mutex_unlock(&rc->lock);
@@ -934,6 +976,232 @@ static void reclaim_outran_grows_more(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rc->grow_boost, 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active);
 	mutex_unlock(&rc->lock);
+}
+
+/* May the worker try @chunk now? */
+static bool test_takeable(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	return swiotlb_chunk_is_lent(rc, chunk) &&
+	       !swiotlb_before_deadline(rc->retry_after[chunk],
+					SWIOTLB_GROW_RETRY_DELAY);
+}
+
+/*
+ * A pick reads the struct pages of at most SWIOTLB_PICK_SAMPLE chunks,
+ * however large the region, takes the least busy of them, stops at a
+ * wholly free one, and goes round the area's lent chunks on successive
+ * picks rather than looking at the same few each time.
+ */
+static void reclaim_pick_is_bounded(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long per_area = swiotlb_chunks_per_area(rc);
+	unsigned long chunk, picked, first, last, nr_lent = 0, seen_lent = 0;
+	unsigned int round, max_calls = 0, free_calls;
+	unsigned long *seen;
+	bool least_busy = true;
+
+	t->looked = kunit_kcalloc(test, BITS_TO_LONGS(rc->nr_chunks),
+				  sizeof(long), GFP_KERNEL);
+	seen = kunit_kcalloc(test, BITS_TO_LONGS(rc->nr_chunks), sizeof(long),
+			     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->looked);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	t->free_chunk = ULONG_MAX;
+	kunit_activate_static_stub(test, swiotlb_chunk_busy_pages,
+				   fake_busy_pages);
+
+	mutex_lock(&rc->lock);
+	picked = swiotlb_pick_chunk(rc);
+	chunk = picked == ULONG_MAX ? 0 : picked;
+	first = swiotlb_chunk_area(rc, chunk) * per_area;
+	last = first + per_area;
+	for (chunk = first; chunk < last; chunk++)
+		nr_lent += test_takeable(rc, chunk);
+
+	for (round = 0; round <= nr_lent / SWIOTLB_PICK_SAMPLE; round++) {
+		bitmap_zero(t->looked, rc->nr_chunks);
+		t->busy_calls = 0;
+		picked = swiotlb_pick_chunk(rc);
+		max_calls = max(max_calls, t->busy_calls);
+		if (picked == ULONG_MAX)
+			break;
+		/* Nothing looked at in this round was less busy */
+		for_each_set_bit(chunk, t->looked, rc->nr_chunks)
+			if (fake_busy(t, chunk) < fake_busy(t, picked))
+				least_busy = false;
+		bitmap_or(seen, seen, t->looked, rc->nr_chunks);
+	}
+	for (chunk = first; chunk < last; chunk++)
+		seen_lent += test_takeable(rc, chunk) && test_bit(chunk, seen);
+
+	/* The chunk the next pick looks at first is wholly free: it ends there */
+	chunk = rc->pick_cursor >= first && rc->pick_cursor < last ?
+		rc->pick_cursor : first;
+	while (!test_takeable(rc, chunk))
+		chunk = chunk + 1 == last ? first : chunk + 1;
+	t->free_chunk = chunk;
+	t->busy_calls = 0;
+	chunk = swiotlb_pick_chunk(rc);
+	free_calls = t->busy_calls;
+	mutex_unlock(&rc->lock);
+
+	KUNIT_ASSERT_NE(test, picked, ULONG_MAX);
+	KUNIT_EXPECT_GT(test, nr_lent, SWIOTLB_PICK_SAMPLE);
+	KUNIT_EXPECT_LE(test, max_calls, SWIOTLB_PICK_SAMPLE);
+	KUNIT_EXPECT_EQ_MSG(test, seen_lent, nr_lent,
+			    "%lu picks looked at %lu of %lu lent chunks",
+			    nr_lent / SWIOTLB_PICK_SAMPLE + 1, seen_lent,
+			    nr_lent);
+	KUNIT_EXPECT_TRUE(test, least_busy);
+	KUNIT_EXPECT_EQ(test, chunk, t->free_chunk);
+	KUNIT_EXPECT_EQ(test, free_calls, 1);
+}
+
+/*
+ * When no lent chunk is wholly free, a grow round that wants several
+ * chunks takes a run of adjacent lent chunks in one migrating take, and
+ * every chunk of the run is in use afterwards.
+ */
+static void reclaim_grow_takes_runs(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long chunk, end, first = ULONG_MAX, takes, active, i;
+	const unsigned long nr = 4;
+	bool all_active = true;
+
+	kunit_activate_static_stub(test, swiotlb_grow_free_chunk,
+				   fake_no_free_chunk);
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	rc->grow_boost = 0;
+	atomic_set(&rc->outran, 0);
+	/*
+	 * In the area the round will pick from, a chunk with nr - 1 lent
+	 * chunks right after it, to start from
+	 */
+	chunk = swiotlb_pick_chunk(rc);
+	end = chunk == ULONG_MAX ? 0 :
+	      (swiotlb_chunk_area(rc, chunk) + 1) * swiotlb_chunks_per_area(rc);
+	for (; chunk + nr <= end && first == ULONG_MAX; chunk++) {
+		for (i = 0; i < nr && test_takeable(rc, chunk + i); i++)
+			;
+		if (i == nr)
+			first = chunk;
+	}
+	if (first == ULONG_MAX) {
+		mutex_unlock(&rc->lock);
+		KUNIT_FAIL(test, "no %lu adjacent lent chunks", nr);
+		return;
+	}
+	/* The pick samples from the cursor on: make it start at first */
+	rc->pick_cursor = first;
+	takes = atomic_long_read(&rc->grow_take_count);
+	active = atomic_long_read(&rc->nr_active);
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc) +
+				      (nr - 1) * rc->chunk_slots + 1);
+	swiotlb_grow(rc);
+	for (i = 0; i < nr; i++)
+		all_active &= chunk_lookup_active(t->dev, rc, first + i);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + nr);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_take_count), takes + 1);
+	KUNIT_EXPECT_TRUE(test, all_active);
+
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	shrink_to_initial(rc);
+	mutex_unlock(&rc->lock);
+}
+
+/*
+ * While grow_work cannot answer (here: it waits for rc->lock), a pool that
+ * stays under its low watermark for SWIOTLB_KICK_LAG gets a chunk from the
+ * map path itself, before any search fails.
+ */
+static void reclaim_claims_ahead_when_grow_lags(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long ahead, misses, active, claims;
+	phys_addr_t first, second;
+
+	/* Past any kick backoff a previous grow round left */
+	msleep(100);
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	ahead = atomic_long_read(&rc->claim_ahead_count);
+	claims = atomic_long_read(&rc->claim_count);
+	misses = atomic_long_read(&rc->claim_miss_count);
+	active = atomic_long_read(&rc->nr_active);
+	/* Every area is under its low watermark */
+	swiotlb_set_watermarks(rc, rc->pool->nslabs, rc->pool->nslabs + 1);
+	WRITE_ONCE(rc->kicked_at, 0);
+
+	first = test_map(test, t);
+	/* Lag: the kick above is not answered, the worker waits for us */
+	msleep(jiffies_to_msecs(SWIOTLB_KICK_LAG) + 20);
+	second = test_map(test, t);
+
+	KUNIT_EXPECT_NE(test, first, (phys_addr_t)DMA_MAPPING_ERROR);
+	KUNIT_EXPECT_NE(test, second, (phys_addr_t)DMA_MAPPING_ERROR);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->claim_ahead_count),
+			ahead + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->claim_count), claims + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->claim_miss_count), misses);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
+
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	mutex_unlock(&rc->lock);
+	test_unmap_all(t);
+	flush_workqueue(rc->wq);
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	mutex_unlock(&rc->lock);
+}
+
+/*
+ * With CONFIG_SWIOTLB_DYNAMIC, a mapping the region cannot serve (claims
+ * off, worker deaf) gets a transient pool, and that is counted with its
+ * latency.
+ */
+static void reclaim_transient_fallback_counted(struct kunit *test)
+{
+#ifdef CONFIG_SWIOTLB_DYNAMIC
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long transient, active_slots, mapped = 0;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	swiotlb_set_watermarks(rc, 0, rc->high_wmark);
+	active_slots = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
+	KUNIT_ASSERT_EQ(test, swiotlb_set_atomic_claim(rc, 0), 0);
+	mutex_unlock(&rc->lock);
+	transient = atomic_long_read(&rc->transient_count);
+
+	do {
+		if (test_map(test, t) == (phys_addr_t)DMA_MAPPING_ERROR)
+			break;
+		mapped = (unsigned long)t->nr_maps * (MAP_BYTES >> IO_TLB_SHIFT);
+	} while (mapped < active_slots + 4 * (MAP_BYTES >> IO_TLB_SHIFT));
+
+	KUNIT_EXPECT_GE(test, mapped,
+			active_slots + 4 * (MAP_BYTES >> IO_TLB_SHIFT));
+	KUNIT_EXPECT_GE(test, atomic_long_read(&rc->transient_count),
+			transient + 4);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->transient_ns_max), 0);
+	test_unmap_all(t);
+
+	mutex_lock(&rc->lock);
+	KUNIT_EXPECT_EQ(test, swiotlb_set_atomic_claim(rc, 1), 0);
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	mutex_unlock(&rc->lock);
+	flush_workqueue(rc->wq);
+#else
+	kunit_skip(test, "needs CONFIG_SWIOTLB_DYNAMIC");
+#endif
 }
 
 static void put_file(void *file)
@@ -1079,6 +1347,10 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_standby_accounting),
 	KUNIT_CASE(reclaim_parse_standby),
 	KUNIT_CASE(reclaim_outran_grows_more),
+	KUNIT_CASE(reclaim_pick_is_bounded),
+	KUNIT_CASE(reclaim_grow_takes_runs),
+	KUNIT_CASE(reclaim_claims_ahead_when_grow_lags),
+	KUNIT_CASE(reclaim_transient_fallback_counted),
 	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),

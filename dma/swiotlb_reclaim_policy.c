@@ -14,10 +14,12 @@
 #define pr_fmt(fmt) "swiotlb: " fmt
 
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/page-swiotlb.h>
 #include <linux/swiotlb.h>
 #include <linux/workqueue.h>
+#include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
 #include "swiotlb_reclaim_internal.h"
@@ -53,25 +55,53 @@ void swiotlb_set_watermarks(struct io_tlb_reclaim *rc, unsigned long low,
 	WRITE_ONCE(rc->area_low_wmark, DIV_ROUND_UP(low, rc->pool->nareas));
 }
 
+/*
+ * Has grow_work left a kick unanswered for SWIOTLB_KICK_LAG? Records the
+ * first unanswered kick, and restarts the wait for whoever answers yes,
+ * so that at most one caller per SWIOTLB_KICK_LAG claims ahead.
+ */
+static bool swiotlb_grow_lags(struct io_tlb_reclaim *rc)
+{
+	unsigned long now = jiffies ?: 1;
+	unsigned long kicked = READ_ONCE(rc->kicked_at);
+
+	if (!kicked) {
+		cmpxchg(&rc->kicked_at, 0, now);
+		return false;
+	}
+	return time_after_eq(now, kicked + SWIOTLB_KICK_LAG) &&
+	       try_cmpxchg(&rc->kicked_at, &kicked, now);
+}
+
 /**
  * swiotlb_reclaim_kick() - ask for more active slots
  * @pool:	Pool that is short of free slots.
  *
- * Called from the map path, in any context: never sleeps, never waits.
+ * Called from the map path when an area is under its low watermark. If
+ * grow_work has not answered an earlier kick for SWIOTLB_KICK_LAG (it is
+ * migrating, or waiting for a CPU), the map path claims a chunk itself
+ * now rather than wait for a search to fail.
+ *
+ * Context: Any context: never sleeps, never waits.
  */
 void swiotlb_reclaim_kick(struct io_tlb_pool *pool)
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
 	struct workqueue_struct *wq;
+	bool lags = false;
 
 	/* swiotlb_reclaim_exit() waits for this section before destroying wq */
 	rcu_read_lock();
 	wq = READ_ONCE(rc->wq);
 	if (wq && !swiotlb_before_deadline(READ_ONCE(kick_after),
-					   SWIOTLB_KICK_BACKOFF) &&
-	    !work_pending(&rc->grow_work))
-		queue_work(wq, &rc->grow_work);
+					   SWIOTLB_KICK_BACKOFF)) {
+		lags = swiotlb_grow_lags(rc);
+		if (!work_pending(&rc->grow_work))
+			queue_work(wq, &rc->grow_work);
+	}
 	rcu_read_unlock();
+	if (lags)
+		swiotlb_reclaim_claim_ahead(pool);
 }
 
 /**
@@ -100,40 +130,126 @@ void swiotlb_after_claim(struct io_tlb_reclaim *rc, bool claimed)
 }
 
 /**
+ * swiotlb_chunk_busy_pages() - pages in use in a chunk
+ * @rc:		Lending state.
+ * @chunk:	Lent chunk.
+ *
+ * Return: what taking @chunk back would migrate; a snapshot.
+ */
+VISIBLE_IF_KUNIT unsigned long swiotlb_chunk_busy_pages(struct io_tlb_reclaim *rc,
+							unsigned long chunk)
+{
+	KUNIT_STATIC_STUB_REDIRECT(swiotlb_chunk_busy_pages, rc, chunk);
+	return swiotlb_pageblocks_used_pages(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+					     pageblock_nr_pages);
+}
+
+/* May @chunk be taken now: lent, and not failed recently? */
+static bool swiotlb_chunk_takeable(struct io_tlb_reclaim *rc,
+				   unsigned long chunk)
+{
+	return swiotlb_chunk_is_lent(rc, chunk) &&
+	       !swiotlb_before_deadline(rc->retry_after[chunk],
+					SWIOTLB_GROW_RETRY_DELAY);
+}
+
+/*
+ * The least busy of at most SWIOTLB_PICK_SAMPLE takeable chunks in
+ * [@first, @last), looking from *@cursor on and wrapping. With @need_busy
+ * only chunks holding pages are wanted, and wholly free ones, which cost a
+ * single struct page to recognise, do not count towards the sample;
+ * otherwise a wholly free chunk ends the look at once. *@cursor moves past
+ * what was looked at, so successive calls go round the range. Bounded
+ * whatever the size of the region: a bit test per chunk passed over and at
+ * most SWIOTLB_PICK_SAMPLE walks of a chunk's struct pages.
+ */
+static unsigned long swiotlb_sample_chunks(struct io_tlb_reclaim *rc,
+					   unsigned long *cursor,
+					   unsigned long first,
+					   unsigned long last, bool need_busy)
+{
+	unsigned long best = ULONG_MAX, best_busy = ULONG_MAX;
+	unsigned long span = last - first, chunk, busy, i;
+	unsigned int looked = 0;
+
+	chunk = *cursor;
+	if (chunk < first || chunk >= last)
+		chunk = first;
+	for (i = 0; i < span && looked < SWIOTLB_PICK_SAMPLE; i++) {
+		if (swiotlb_chunk_takeable(rc, chunk)) {
+			busy = swiotlb_chunk_busy_pages(rc, chunk);
+			*cursor = chunk + 1;
+			/* A wholly free chunk costs one struct page to look at */
+			if (busy || !need_busy)
+				looked++;
+			if (busy < best_busy && (busy || !need_busy)) {
+				best = chunk;
+				best_busy = busy;
+				if (!busy)
+					break;
+			}
+		}
+		if (++chunk == last)
+			chunk = first;
+	}
+	return best;
+}
+
+/**
  * swiotlb_pick_chunk() - the lent chunk to take back next
  * @rc:		Lending state; rc->lock is held.
  *
- * From the area with the fewest free slots, the chunk with the fewest
- * pages to migrate. Chunks that failed recently are left alone for a while.
+ * In the area with the fewest free slots that has a lent chunk to try, the
+ * chunk with the fewest pages to migrate among a few sampled. Chunks that
+ * failed recently are left alone for a while. Wholly free chunks are
+ * normally gone by now: grow_work takes those off the free lists first.
  *
  * Return: the chunk, or ULONG_MAX if none can be tried now.
  */
 VISIBLE_IF_KUNIT unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc)
 {
-	unsigned long best = ULONG_MAX, best_free = ULONG_MAX;
-	unsigned long best_busy = ULONG_MAX;
-	unsigned long chunk;
+	unsigned long per_area = swiotlb_chunks_per_area(rc);
+	unsigned long best_free = ULONG_MAX, free, chunk;
+	unsigned int area, best_area = 0;
+	u64 start = ktime_get_ns();
 
-	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
-		unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-		unsigned long free, busy;
-
-		if (!swiotlb_chunk_is_lent(rc, chunk) ||
-		    swiotlb_before_deadline(rc->retry_after[chunk],
-					    SWIOTLB_GROW_RETRY_DELAY))
+	for (area = 0; area < rc->pool->nareas; area++) {
+		for (chunk = area * per_area; chunk < (area + 1) * per_area;
+		     chunk++)
+			if (swiotlb_chunk_takeable(rc, chunk))
+				break;
+		if (chunk == (area + 1) * per_area)
 			continue;
-		free = swiotlb_area_free_slots(rc->pool,
-					       swiotlb_chunk_area(rc, chunk));
-		if (free > best_free)
-			continue;
-		busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
-		if (free < best_free || busy < best_busy) {
-			best = chunk;
+		free = swiotlb_area_free_slots(rc->pool, area);
+		if (free < best_free) {
 			best_free = free;
-			best_busy = busy;
+			best_area = area;
 		}
 	}
-	return best;
+	chunk = ULONG_MAX;
+	if (best_free != ULONG_MAX)
+		chunk = swiotlb_sample_chunks(rc, &rc->pick_cursor,
+					      best_area * per_area,
+					      (best_area + 1) * per_area, false);
+	rc->pick_ns_max = max_t(unsigned long, rc->pick_ns_max,
+				 ktime_get_ns() - start);
+	return chunk;
+}
+
+/*
+ * How many takeable chunks follow @chunk without a gap, up to @want in all
+ * (and SWIOTLB_GROW_RUN_MAX): what one migrating take can bring back.
+ */
+static unsigned long swiotlb_run_length(struct io_tlb_reclaim *rc,
+					unsigned long chunk, unsigned long want)
+{
+	unsigned long nr = 1;
+
+	want = min_t(unsigned long, want, SWIOTLB_GROW_RUN_MAX);
+	while (nr < want && chunk + nr < rc->nr_chunks &&
+	       swiotlb_chunk_takeable(rc, chunk + nr))
+		nr++;
+	return nr;
 }
 
 static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
@@ -152,14 +268,17 @@ static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
  * too many chunks could not be taken. After a search failed (rc->outran),
  * it takes at least one chunk and aims rc->grow_boost chunks above the
  * high watermark, doubling that boost each time demand outruns it again;
- * shrinking halves it. Every iteration either activates a chunk or counts
- * a failure, so this never spins.
+ * shrinking halves it. Wholly free lent chunks come first, off the free
+ * lists; then picked chunks are migrated back, with the lent chunks right
+ * after them as one run when more than one is wanted. Every iteration
+ * either activates a chunk or counts a failure, so this never spins.
  */
 VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 {
-	unsigned long chunk, target, grown = 0, min_grow = 0;
+	unsigned long chunk, target, free, want, nr;
+	unsigned long grown = 0, min_grow = 0;
 	unsigned int failures = 0;
-	bool progress = false;
+	bool progress = false, runs = true;
 	int err;
 
 	lockdep_assert_held(&rc->lock);
@@ -171,17 +290,44 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 	}
 	target = rc->high_wmark + rc->grow_boost * rc->chunk_slots;
 
-	while (swiotlb_free_slots(rc) < target || grown < min_grow) {
+	while ((free = swiotlb_free_slots(rc)) < target || grown < min_grow) {
+		/* Injected failures (io_tlb_fail_grow) are for migrating takes */
+		if (!rc->fail_grow) {
+			err = swiotlb_grow_free_chunk(rc);
+			if (!err) {
+				progress = true;
+				grown++;
+				continue;
+			}
+			if (err != -ENOENT && ++failures >= SWIOTLB_GROW_MAX_FAILURES)
+				break;
+		}
+
 		chunk = swiotlb_pick_chunk(rc);
 		if (chunk == ULONG_MAX)
 			break;
-		err = swiotlb_grow_chunk(rc, chunk);
+		want = free < target ?
+		       DIV_ROUND_UP(target - free, rc->chunk_slots) : 1;
+		nr = 1;
+		if (runs && !rc->fail_grow)
+			nr = swiotlb_run_length(rc, chunk, want);
+		if (nr > 1)
+			err = swiotlb_grow_run(rc, chunk, nr);
+		else
+			err = swiotlb_grow_chunk(rc, chunk);
 		/* -EALREADY: the map path claimed it, which is progress too */
 		if (!err || err == -EALREADY) {
 			progress = true;
-			grown++;
+			grown += err ? 1 : nr;
 			continue;
 		}
+		/*
+		 * A failed run counts as a failure of its first chunk; the rest
+		 * of the round goes chunk by chunk, where a failure names the
+		 * chunk that cannot be taken.
+		 */
+		if (nr > 1)
+			runs = false;
 		atomic_long_inc(&rc->grow_fail_count);
 		rc->retry_after[chunk] = jiffies + SWIOTLB_GROW_RETRY_DELAY;
 		if (++failures >= SWIOTLB_GROW_MAX_FAILURES)
@@ -191,6 +337,8 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 	/* Kicks that cannot help now would only requeue us in a loop */
 	if (!progress)
 		WRITE_ONCE(kick_after, jiffies + SWIOTLB_KICK_BACKOFF);
+	/* Answered: the map path need not claim ahead (swiotlb_grow_lags()) */
+	WRITE_ONCE(rc->kicked_at, 0);
 	swiotlb_arm_shrink(rc);
 }
 
@@ -198,8 +346,8 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
  * swiotlb_refill_standby() - bring the standby to its target size
  * @rc:		Lending state; rc->lock is held.
  *
- * Takes lent chunks onto the standby, cheapest first, or lends standby
- * chunks again when the target was lowered. Gives up on a chunk that
+ * Takes lent chunks onto the standby, wholly free ones first, or lends
+ * standby chunks again when the target was lowered. Gives up on a chunk that
  * cannot be taken as a grow round does.
  */
 void swiotlb_refill_standby(struct io_tlb_reclaim *rc)
@@ -212,6 +360,14 @@ void swiotlb_refill_standby(struct io_tlb_reclaim *rc)
 
 	while (atomic_long_read(&rc->nr_standby) < rc->standby_target &&
 	       failures < SWIOTLB_GROW_MAX_FAILURES) {
+		/* A wholly free chunk first, as in swiotlb_grow() */
+		err = swiotlb_standby_chunk(rc, ULONG_MAX);
+		if (!err)
+			continue;
+		if (err != -ENOENT) {
+			failures++;
+			continue;
+		}
 		chunk = swiotlb_pick_chunk(rc);
 		if (chunk == ULONG_MAX)
 			break;
@@ -349,7 +505,7 @@ static bool swiotlb_zone_has_room(struct zone *zone)
  * free to claim and waits for migration. While the zone has room outside
  * lent memory and fewer than rc->evacuate_target lent chunks are wholly
  * free, this migrates the pages out of the lent chunk that holds the
- * fewest, one chunk per call. The pages land in ordinary memory: movable
+ * fewest among a few sampled, one chunk per call. The pages land in ordinary memory: movable
  * allocations prefer lent pages only while those are over half of the
  * zone's free memory, which a full lent area is not.
  *
@@ -357,7 +513,7 @@ static bool swiotlb_zone_has_room(struct zone *zone)
  */
 VISIBLE_IF_KUNIT bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc)
 {
-	unsigned long chunk, best = ULONG_MAX, best_busy = ULONG_MAX;
+	unsigned long best;
 	int err;
 
 	lockdep_assert_held(&rc->lock);
@@ -367,20 +523,8 @@ VISIBLE_IF_KUNIT bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc)
 	    rc->evacuate_target || !swiotlb_zone_has_room(rc->zone))
 		return false;
 
-	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
-		unsigned long busy;
-
-		if (!swiotlb_chunk_is_lent(rc, chunk))
-			continue;
-		busy = swiotlb_pageblocks_used_pages(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
-						     pageblock_nr_pages);
-		if (busy && busy < best_busy &&
-		    !swiotlb_before_deadline(rc->retry_after[chunk],
-					     SWIOTLB_GROW_RETRY_DELAY)) {
-			best = chunk;
-			best_busy = busy;
-		}
-	}
+	best = swiotlb_sample_chunks(rc, &rc->evacuate_cursor, 0, rc->nr_chunks,
+				     true);
 	if (best == ULONG_MAX)
 		return false;
 
