@@ -232,7 +232,7 @@ VISIBLE_IF_KUNIT unsigned long swiotlb_pick_chunk(struct io_tlb_reclaim *rc)
 					      best_area * per_area,
 					      (best_area + 1) * per_area, false);
 	rc->pick_ns_max = max_t(unsigned long, rc->pick_ns_max,
-				 ktime_get_ns() - start);
+				ktime_get_ns() - start);
 	return chunk;
 }
 
