@@ -347,8 +347,8 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
  * @rc:		Lending state; rc->lock is held.
  *
  * Takes lent chunks onto the standby, wholly free ones first, or lends
- * standby chunks again when the target was lowered. Gives up on a chunk that
- * cannot be taken as a grow round does.
+ * standby chunks again when the target was lowered. Gives up on a chunk
+ * that cannot be taken as a grow round does.
  */
 void swiotlb_refill_standby(struct io_tlb_reclaim *rc)
 {
@@ -505,9 +505,9 @@ static bool swiotlb_zone_has_room(struct zone *zone)
  * free to claim and waits for migration. While the zone has room outside
  * lent memory and fewer than rc->evacuate_target lent chunks are wholly
  * free, this migrates the pages out of the lent chunk that holds the
- * fewest among a few sampled, one chunk per call. The pages land in ordinary memory: movable
- * allocations prefer lent pages only while those are over half of the
- * zone's free memory, which a full lent area is not.
+ * fewest among a few sampled, one chunk per call. The pages land in
+ * ordinary memory: movable allocations prefer lent pages only while those
+ * are over half of the zone's free memory, which a full lent area is not.
  *
  * Return: %true if a chunk was emptied.
  */
