@@ -26,6 +26,11 @@
 #   zone_swiotlb_blocks [ZONE]
 #                         Swiotlb pageblocks of ZONE (all zones if none) in
 #                         /proc/pagetypeinfo's "Number of blocks type"
+#   node_zone_get NODE ZONE FIELD
+#                         as zone_get, for ZONE of node NODE ("free" is the
+#                         "pages free" line)
+#   node_swiotlb_blocks NODE
+#                         Swiotlb pageblocks of all zones of node NODE
 #   swiotlb_grow_to SLOTS make the worker grow the pool until SLOTS slots are
 #                         free: saves the watermarks in WMARK_LOW0/WMARK_HIGH0,
 #                         then sets high = SLOTS and low = SLOTS - 1 (high first:
@@ -157,7 +162,17 @@ zone_get() {
 
 zone_swiotlb_blocks() {
 	awk -v z="${1:-}" '/^Number of blocks type/ { for (i = 1; i <= NF; i++) if ($i == "Swiotlb") col = i }
-	     /^Node .* zone/ && col && (z == "" || $4 == z) { n += $col } END { print n + 0 }' /proc/pagetypeinfo
+	     /^Node .* zone/ && !/, type / && col && (z == "" || $4 == z) { n += $col } END { print n + 0 }' /proc/pagetypeinfo
+}
+
+node_zone_get() {
+	awk -v n="$1," -v z="$2" -v f="$3" '/^Node/ { node = $2; zone = $4; next }
+	     node == n && zone == z && ($1 == f || ($1 == "pages" && $2 == f)) { print $NF; exit }' /proc/zoneinfo
+}
+
+node_swiotlb_blocks() {
+	awk -v n="$1," '/^Number of blocks type/ { for (i = 1; i <= NF; i++) if ($i == "Swiotlb") col = i }
+	     /^Node .* zone/ && !/, type / && col && $2 == n { c += $col } END { print c + 0 }' /proc/pagetypeinfo
 }
 
 swiotlb_grow_to() {
