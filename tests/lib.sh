@@ -38,6 +38,14 @@
 #   swiotlb_wmarks_restore
 #                         put back the watermarks swiotlb_grow_to saved (low
 #                         first, for the same reason)
+#   hold_start NAME       start numahold (tests/guest/src/numahold.c) as NAME, with
+#                         the region's bounds (swiotlb_region); its pid is in
+#                         HOLD_PID_<NAME>
+#   hold_cmd NAME SECS COMMAND...
+#                         send NAME a command, wait up to SECS for its reply
+#                         line ("done N COMMAND key=value..."), keep it in
+#                         HOLD_LAST; fail if none comes
+#   hold_val KEY          KEY's value in HOLD_LAST
 #   dma_bench_bind        bind the spare e1000 to dma_map_benchmark (then run
 #                         /usr/bin/dma_map_benchmark -t 1 -s 2 ...)
 #   stat_report [KEY=VALUE...]
@@ -214,6 +222,43 @@ sample_stats() {
 	done
 	log "$_line"
 }
+
+# numahold: a command FIFO and a reply file per instance in /tmp
+hold_start() {
+	_r=$(swiotlb_region)
+	[ -n "$_r" ] || fail "hold_start: no swiotlb region in dmesg"
+	rm -f "/tmp/$1.in" "/tmp/$1.out"
+	mkfifo "/tmp/$1.in"
+	numahold -r "$((${_r% *} >> 12)):$((${_r#* } >> 12))" -i "/tmp/$1.in" -o "/tmp/$1.out" &
+	eval "HOLD_PID_$1=$!"
+	eval "HOLD_SEQ_$1=0"
+	_i=0
+	while [ $_i -lt 50 ] && ! grep -q "^ready" "/tmp/$1.out" 2>/dev/null; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	grep -q "^ready" "/tmp/$1.out" 2>/dev/null || fail "numahold $1 did not start"
+}
+
+hold_cmd() {
+	_n=$1
+	_t=$2
+	shift 2
+	eval "_seq=\$((HOLD_SEQ_$_n + 1)); HOLD_SEQ_$_n=\$_seq"
+	echo "$*" >"/tmp/$_n.in"
+	_i=0
+	while [ $_i -lt $((_t * 5)) ]; do
+		grep -q "^done $_seq " "/tmp/$_n.out" && break
+		grep -q "^error" "/tmp/$_n.out" && break
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	HOLD_LAST=$(grep "^done $_seq " "/tmp/$_n.out")
+	[ -n "$HOLD_LAST" ] || { cat "/tmp/$_n.out"; fail "numahold $_n: '$*' did not finish in ${_t}s"; }
+	log "numahold $_n: $HOLD_LAST"
+}
+
+hold_val() { echo "$HOLD_LAST" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # dma_bench_bind: bind the spare driverless PCI device QEMU provides
 # (-device e1000, 8086:100e) to the dma_map_benchmark driver through

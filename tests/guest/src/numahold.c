@@ -26,6 +26,11 @@
  *   touch SECS NODE PCT read every held page again and again (NUMA hint
  *                       faults) until PCT% of them are on NODE or SECS
  *                       seconds passed
+ *   bdev-pfn DEV        frame of page 0 of /dev/DEV's page cache (mmap of
+ *                       the block device, then pagemap); in_region=0|1
+ *   pfn PFN             what holds frame PFN: /proc/kpageflags (hex) and
+ *                       /proc/kpagecount, and every process that maps it
+ *                       (pid, comm, address, mapping), from their pagemaps
  *   exit                report, then exit (status 1 if a page lost its data)
  *
  * report's keys: pages, region (pages in the region), nodeN (pages on node
@@ -44,6 +49,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #define STEP		(1UL << 20)
@@ -295,6 +301,74 @@ static void touch(double secs, int node, unsigned long pct)
 		(unsigned long)((t - t0) * 1000), sum & 1);
 }
 
+static uint64_t read_u64(const char *path, unsigned long idx)
+{
+	uint64_t v = ~0ULL;
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0) {
+		if (pread(fd, &v, sizeof(v), idx * sizeof(v)) != sizeof(v))
+			v = ~0ULL;
+		close(fd);
+	}
+	return v;
+}
+
+/* Every process mapping frame @pfn, from /proc/PID/maps and pagemap */
+static void pfn_users(unsigned long pfn)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[64], line[512], comm[64] = "?";
+		FILE *maps, *f;
+		int pm, pid = atoi(e->d_name);
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+		pm = open(path, O_RDONLY);
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		maps = fopen(path, "r");
+		if (pm < 0 || !maps) {
+			if (pm >= 0)
+				close(pm);
+			if (maps)
+				fclose(maps);
+			continue;
+		}
+		while (fgets(line, sizeof(line), maps)) {
+			unsigned long lo, hi, a;
+			char name[256] = "";
+
+			if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi, name) < 2)
+				continue;
+			for (a = lo; a < hi; a += PAGE) {
+				uint64_t ent;
+
+				if (pread(pm, &ent, sizeof(ent), a / PAGE * sizeof(ent)) != sizeof(ent))
+					break;
+				if ((ent >> 63) && (ent & ((1ULL << 55) - 1)) == pfn)
+					fprintf(out, " user=%d:%s:0x%lx:%s", pid, comm, a,
+						name[0] ? name : "[anon]");
+			}
+		}
+		fclose(maps);
+		close(pm);
+	}
+	closedir(d);
+}
+
 int main(int argc, char **argv)
 {
 	const char *fifo = NULL, *outfile = NULL;
@@ -391,6 +465,33 @@ int main(int argc, char **argv)
 			touch(a, node, b);
 			where(&w, 0);
 			put_where(&w);
+		} else if (!strcmp(cmd, "bdev-pfn") && sscanf(line, "bdev-pfn %31s", zone) == 1) {
+			/* frame of page 0 of a block device's page cache */
+			char dev[64];
+			int fd;
+			char *p;
+			uint64_t ent = 0;
+
+			snprintf(dev, sizeof(dev), "/dev/%s", zone);
+			fd = open(dev, O_RDONLY);
+			if (fd < 0)
+				die("%s: %s", dev, strerror(errno));
+			p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				die("mmap %s: %s", dev, strerror(errno));
+			a = *(volatile char *)p;
+			if (pread(pagemap_fd, &ent, 8, (uintptr_t)p / PAGE * 8) != 8)
+				die("pagemap");
+			ent = (ent >> 63) ? ent & ((1ULL << 55) - 1) : 0;
+			munmap(p, PAGE);
+			close(fd);
+			fprintf(out, " bdev_pfn=%llu in_region=%d", (unsigned long long)ent,
+				ent >= rstart && ent < rend);
+		} else if (!strcmp(cmd, "pfn") && sscanf(line, "pfn %lu", &a) == 1) {
+			fprintf(out, " pfn=%lu kpageflags=0x%llx kpagecount=%lld", a,
+				(unsigned long long)read_u64("/proc/kpageflags", a),
+				(long long)read_u64("/proc/kpagecount", a));
+			pfn_users(a);
 		} else {
 			die("bad command '%s'", line);
 		}
