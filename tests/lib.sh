@@ -26,6 +26,11 @@
 #   zone_swiotlb_blocks [ZONE]
 #                         Swiotlb pageblocks of ZONE (all zones if none) in
 #                         /proc/pagetypeinfo's "Number of blocks type"
+#   node_zone_get NODE ZONE FIELD
+#                         as zone_get, for ZONE of node NODE ("free" is the
+#                         "pages free" line)
+#   node_swiotlb_blocks NODE
+#                         Swiotlb pageblocks of all zones of node NODE
 #   swiotlb_grow_to SLOTS make the worker grow the pool until SLOTS slots are
 #                         free: saves the watermarks in WMARK_LOW0/WMARK_HIGH0,
 #                         then sets high = SLOTS and low = SLOTS - 1 (high first:
@@ -33,6 +38,14 @@
 #   swiotlb_wmarks_restore
 #                         put back the watermarks swiotlb_grow_to saved (low
 #                         first, for the same reason)
+#   hold_start NAME       start numahold (tests/guest/src/numahold.c) as NAME, with
+#                         the region's bounds (swiotlb_region); its pid is in
+#                         HOLD_PID_<NAME>
+#   hold_cmd NAME SECS COMMAND...
+#                         send NAME a command, wait up to SECS for its reply
+#                         line ("done N COMMAND key=value..."), keep it in
+#                         HOLD_LAST; fail if none comes
+#   hold_val KEY          KEY's value in HOLD_LAST
 #   dma_bench_bind        bind the spare e1000 to dma_map_benchmark (then run
 #                         /usr/bin/dma_map_benchmark -t 1 -s 2 ...)
 #   stat_report [KEY=VALUE...]
@@ -157,7 +170,17 @@ zone_get() {
 
 zone_swiotlb_blocks() {
 	awk -v z="${1:-}" '/^Number of blocks type/ { for (i = 1; i <= NF; i++) if ($i == "Swiotlb") col = i }
-	     /^Node .* zone/ && col && (z == "" || $4 == z) { n += $col } END { print n + 0 }' /proc/pagetypeinfo
+	     /^Node .* zone/ && !/, type / && col && (z == "" || $4 == z) { n += $col } END { print n + 0 }' /proc/pagetypeinfo
+}
+
+node_zone_get() {
+	awk -v n="$1," -v z="$2" -v f="$3" '/^Node/ { node = $2; zone = $4; next }
+	     node == n && zone == z && ($1 == f || ($1 == "pages" && $2 == f)) { print $NF; exit }' /proc/zoneinfo
+}
+
+node_swiotlb_blocks() {
+	awk -v n="$1," '/^Number of blocks type/ { for (i = 1; i <= NF; i++) if ($i == "Swiotlb") col = i }
+	     /^Node .* zone/ && !/, type / && col && $2 == n { c += $col } END { print c + 0 }' /proc/pagetypeinfo
 }
 
 swiotlb_grow_to() {
@@ -199,6 +222,43 @@ sample_stats() {
 	done
 	log "$_line"
 }
+
+# numahold: a command FIFO and a reply file per instance in /tmp
+hold_start() {
+	_r=$(swiotlb_region)
+	[ -n "$_r" ] || fail "hold_start: no swiotlb region in dmesg"
+	rm -f "/tmp/$1.in" "/tmp/$1.out"
+	mkfifo "/tmp/$1.in"
+	numahold -r "$((${_r% *} >> 12)):$((${_r#* } >> 12))" -i "/tmp/$1.in" -o "/tmp/$1.out" &
+	eval "HOLD_PID_$1=$!"
+	eval "HOLD_SEQ_$1=0"
+	_i=0
+	while [ $_i -lt 50 ] && ! grep -q "^ready" "/tmp/$1.out" 2>/dev/null; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	grep -q "^ready" "/tmp/$1.out" 2>/dev/null || fail "numahold $1 did not start"
+}
+
+hold_cmd() {
+	_n=$1
+	_t=$2
+	shift 2
+	eval "_seq=\$((HOLD_SEQ_$_n + 1)); HOLD_SEQ_$_n=\$_seq"
+	echo "$*" >"/tmp/$_n.in"
+	_i=0
+	while [ $_i -lt $((_t * 5)) ]; do
+		grep -q "^done $_seq " "/tmp/$_n.out" && break
+		grep -q "^error" "/tmp/$_n.out" && break
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	HOLD_LAST=$(grep "^done $_seq " "/tmp/$_n.out")
+	[ -n "$HOLD_LAST" ] || { cat "/tmp/$_n.out"; fail "numahold $_n: '$*' did not finish in ${_t}s"; }
+	log "numahold $_n: $HOLD_LAST"
+}
+
+hold_val() { echo "$HOLD_LAST" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # dma_bench_bind: bind the spare driverless PCI device QEMU provides
 # (-device e1000, 8086:100e) to the dma_map_benchmark driver through
