@@ -128,8 +128,15 @@
  * allocations come from, which it must not crowd out.
  */
 #define SWIOTLB_REGION_MAX_PERCENT	40
-/* Wholly free lent chunks evacuate_work keeps by default */
-#define SWIOTLB_EVACUATE_DEFAULT	4
+/*
+ * Wholly free lent chunks evacuate_work keeps by default: three times the
+ * initial pool, at least 4, at most a quarter of the lent chunks. A burst
+ * of 128 MiB in flight against 16 MiB active right after memory pressure
+ * (make bench) failed mappings with 4 (the worker takes them first and
+ * must migrate the rest while the writers wait) and none with 24.
+ */
+#define SWIOTLB_EVACUATE_MIN		4
+#define SWIOTLB_EVACUATE_PER_INITIAL	3
 /* Largest "swiotlb_standby=" accepted, in chunks */
 #define SWIOTLB_STANDBY_MAX		64
 /*
@@ -155,7 +162,7 @@ struct io_tlb_reclaim swiotlb_default_reclaim = {
 	.evacuate_work = __DELAYED_WORK_INITIALIZER(swiotlb_default_reclaim.evacuate_work,
 						    swiotlb_evacuate_work,
 						    TIMER_DEFERRABLE),
-	.evacuate_target = SWIOTLB_EVACUATE_DEFAULT,
+	.evacuate_target = SWIOTLB_EVACUATE_MIN,
 };
 
 /**
@@ -416,6 +423,10 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	rc->nr_initial = nr_initial;
 	atomic_long_set(&rc->nr_active, nr_initial);
 	rc->shrink_delay_ms = SWIOTLB_SHRINK_DELAY_MS;
+	rc->evacuate_target = clamp(SWIOTLB_EVACUATE_PER_INITIAL * nr_initial,
+				    (unsigned long)SWIOTLB_EVACUATE_MIN,
+				    max((nr_chunks - nr_initial) / 4,
+					(unsigned long)SWIOTLB_EVACUATE_MIN));
 	/*
 	 * Grow once a quarter of the initial pool is in use, back to all of it
 	 * free. Starting early matters more than the count suggests: mappings
