@@ -19,8 +19,10 @@ import sys
 ALL_KERNELS = ["static", "dynamic", "reclaim", "reclaim-dynamic"]
 RECLAIM_KERNELS = ["reclaim", "reclaim-dynamic"]  # the series' kernels (debugfs counters, tracepoints)
 WORKLOADS = ["dma-force", "dma-direct", "mem"]
+SCALES = ["256", "1024", "max"]  # bench-scale boots: workload "scale<size>"
 BURSTS = [("idle", "idle guest, before the fill"), ("main", "main, after the fill and the release"),
-          ("after", "after-pressure, once the pool shrank back")]
+          ("after", "after-pressure, once the pool shrank back"),
+          ("evac", "evacuation: lent chunks refilled, pressure eased, then a wait")]
 SLOT = 2048  # bytes per swiotlb slot
 CHUNK_PAGES = 512  # 2 MiB chunk / 4 KiB pages
 MIB = 1 << 20
@@ -57,7 +59,8 @@ def num(x, default=None):
 logs = {}  # (run, kernel, workload) -> (recs, blocks)
 for name in sorted(os.listdir(os.path.join(args.raw, "logs"))):
     # kernel names contain "-" (reclaim-dynamic): anchor on the workload
-    m = re.fullmatch(r"run(\d+)-([\w-]+)-(" + "|".join(WORKLOADS) + r")\.log", name)
+    m = re.fullmatch(r"run(\d+)-([\w-]+)-(" + "|".join(WORKLOADS + ["scale" + x for x in SCALES]) + r")\.log",
+                     name)
     if m:
         logs[(int(m.group(1)), m.group(2), m.group(3))] = parse_log(os.path.join(args.raw, "logs", name))
 # The kernels this run booted (BENCH_KERNELS may pick a subset), in the usual order
@@ -140,6 +143,9 @@ bursts_rows, claim_rows = [], []  # all three bursts; every traced claim
 boot_nslabs = {}  # (run, kernel) -> io_tlb_nslabs after boot
 boot_active = {}  # (run, kernel) -> io_tlb_active_nslabs after boot (reclaim kernels)
 ev_wait = {}  # (run, kernel) -> seconds waited for evacuation before the after-pressure burst
+ev3_wait = {}  # (run, kernel) -> seconds waited for evacuation before the evacuation burst
+refill = {}  # (run, kernel) -> the refill's @@BENCH record
+cost_rows = []  # evacuation cost windows
 fio_pct = ["50.000000", "90.000000", "99.000000", "99.900000"]
 for (run, k, w), (recs, blocks) in sorted(logs.items()):
     if w != "mem":
@@ -182,6 +188,17 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
     ev = r.get("evacuate", {})
     if ev.get("wait_s"):
         ev_wait[(run, k)] = ev["wait_s"]
+    ev3 = r.get("evacuate_evac", {})
+    if ev3.get("wait_s"):
+        ev3_wait[(run, k)] = ev3["wait_s"]
+    if "refill" in r:
+        refill[(run, k)] = r["refill"]
+    for tag, d in recs:
+        if tag == "evac_cost":
+            cost_rows.append([run, k, int(d.get("pair", 0)), d.get("mode"), d.get("target"), d.get("win_s"),
+                              num(d.get("ops_s")), d.get("chunks"), d.get("pages"), d.get("claimable"),
+                              d.get("user_ticks", ""), d.get("sys_ticks", ""), d.get("kworker_ticks", ""),
+                              d.get("hz", "")])
     for bn, _ in BURSTS:
         d = r.get("burst" if bn == "main" else f"burst_{bn}")
         if d is None:
@@ -197,11 +214,12 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
             except (ValueError, json.JSONDecodeError, IndexError) as e:
                 print(f"warning: run{run}-{k}: fio {bn} json: {e}", file=sys.stderr)
         evc = evp = ev0 = evp0 = ""
-        if bn == "after" and ev.get("count0") is not None:
-            ev0, evp0 = ev.get("count0"), ev.get("pages0")
-        if bn == "after" and ev.get("count1") is not None:
-            evc = int(num(ev.get("count1"), 0) - num(ev.get("count0"), 0))
-            evp = int(num(ev.get("pages1"), 0) - num(ev.get("pages0"), 0))
+        evr = {"after": ev, "evac": ev3}.get(bn, {})
+        if evr.get("count0") not in (None, ""):
+            ev0, evp0 = evr.get("count0"), evr.get("pages0")
+        if evr.get("count1") not in (None, ""):
+            evc = int(num(evr.get("count1"), 0) - num(evr.get("count0"), 0))
+            evp = int(num(evr.get("pages1"), 0) - num(evr.get("pages0"), 0))
         bursts_rows.append([run, k, bn, d.get("fio_rc"), d.get("burst_mib"), wb, rb,
                             d.get("buffer_full"), d.get("suppressed"), d.get("hiwater"),
                             d.get("claims", ""), d.get("claim_misses", ""), d.get("claim_ns_max", ""),
@@ -210,7 +228,8 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                             round(num(d.get("t1"), 0) - num(d.get("t0"), 0), 2) if d.get("t0") else "",
                             sh.get("wait_s"), sh.get("nslabs"), sh.get("extra_nslabs"),
                             sh.get("transient_nslabs", ""), sh.get("active_nslabs", ""), sh.get("lent_nslabs", ""),
-                            evc, evp, d.get("requeues", ""), ev0, evp0])
+                            evc, evp, d.get("requeues", ""), ev0, evp0,
+                            evr.get("claimable0", ""), evr.get("claimable1", ""), evr.get("samples", "")])
     t0 = num(bu.get("t0"), 0.0)
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
@@ -244,6 +263,9 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                 if "grow_begin" in marks and ts >= marks["grow_begin"] and \
                         ("grow_end" not in marks or ts <= marks["grow_end"]):
                     phase = "quiet"
+                elif "burst_evac_begin" in marks and ts >= marks["burst_evac_begin"] and \
+                        ("grow_begin" not in marks or ts < marks["grow_begin"]):
+                    phase = "evac"
                 elif "burst_after_begin" in marks and ts >= marks["burst_after_begin"] and \
                         ("grow_begin" not in marks or ts < marks["grow_begin"]):
                     phase = "after"
@@ -260,6 +282,43 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
             except KeyError:
                 pass
             rep += 1
+
+# --- scale: one boot per region size (static: a plain pool of the same active size)
+scale = {}  # (size, kernel) -> {"boot": {...}, "fill": {...}, "quiet"/"busy": {...}, "grows": {round: [...]}}
+scale_grow_rows = []
+for (run, k, w), (recs, blocks) in sorted(logs.items()):
+    if not w.startswith("scale"):
+        continue
+    r = {tag: d for tag, d in recs}
+    sz = w[len("scale"):]
+    ent = {"boot": r.get("scale_boot", {}), "fill": r.get("scale_fill", {}), "quiet": r.get("scale_grow_quiet"),
+           "busy": r.get("scale_grow_busy"), "end": r.get("scale_end", {}), "grows": {}}
+    if "scale_trace" in blocks:
+        marks, evs = {}, []
+        for line in blocks["scale_trace"].decode(errors="replace").splitlines():
+            m = re.search(r"\s(\d+\.\d+): tracing_mark_write: bench_mark (\S+)", line)
+            if m:
+                marks[m.group(2)] = float(m.group(1))
+                continue
+            m = re.search(r"\s(\d+\.\d+): swiotlb_reclaim_grow: chunk=(\S+) size=(\d+) "
+                          r"duration_us=(\d+) busy_pages=(\d+) err=(-?\d+)", line)
+            if m:
+                evs.append((float(m.group(1)), m.group(2), int(m.group(4)), int(m.group(5)), int(m.group(6))))
+        for rnd in ("quiet", "busy"):
+            b0, b1 = marks.get(f"grow_{rnd}_begin"), marks.get(f"grow_{rnd}_end")
+            if b0 is None:
+                continue
+            ge = [e for e in evs if e[0] >= b0 and (b1 is None or e[0] <= b1)]
+            out = []
+            for i, e in enumerate(ge):
+                # the event is emitted as the take ends: the gap to the
+                # previous one, minus this take, is the pick (and the loop)
+                pick = (e[0] - ge[i - 1][0]) * 1e6 - e[2] if i else None
+                out.append((e[2], e[3], e[4], pick))
+                scale_grow_rows.append([sz, k, rnd, i + 1, round(e[0] - b0, 6), e[1], e[2], e[3], e[4],
+                                        "" if pick is None else round(pick)])
+            ent["grows"][rnd] = out
+    scale[(sz, k)] = ent
 
 write_csv("memory.csv", ["run", "kernel", "memtotal_kb", "boot_memfree_kb", "boot_memavailable_kb",
                          "boot_nr_free_swiotlb", "lent_nslabs", "fill_held_kb", "fill_memfree_kb",
@@ -284,7 +343,12 @@ write_csv("bursts.csv", ["run", "kernel", "burst", "fio_rc", "burst_mib", "write
                          "nslabs_shrunk", "extra_nslabs_shrunk", "transient_nslabs_shrunk",
                          "active_nslabs_shrunk", "lent_nslabs_shrunk", "evacuate_count_wait",
                          "evacuate_pages_wait", "requeues", "evacuate_count_since_boot_before_wait",
-                         "evacuate_pages_since_boot_before_wait"], bursts_rows)
+                         "evacuate_pages_since_boot_before_wait", "claimable_wait_start", "claimable_wait_end",
+                         "claimable_evacuated_per_second"], bursts_rows)
+write_csv("evac-cost.csv", ["run", "kernel", "pair", "evacuation", "io_tlb_evacuate", "window_s",
+                            "memcpy_bogo_ops_s", "chunks_evacuated", "pages_evacuated", "claimable_after",
+                            "user_ticks", "sys_ticks", "kworker_ticks", "ticks_per_s"],
+          cost_rows)
 write_csv("claims.csv", ["run", "kernel", "burst", "trace_s", "chunk", "size", "duration_ns"], claim_rows)
 with open(os.path.join(args.out, "boots.csv"), "w") as f, open(os.path.join(args.raw, "boots.csv")) as g:
     f.write(g.read())
@@ -463,7 +527,8 @@ L.append("")
 L.append(",force is added for the bounce benchmark and the bursts. Medians are given as "
          "`median [min–max] (n=samples)`; ratios are computed within a run (kernel / static of the same "
          "run) and then summarised over the runs. Raw data: `dma.csv`, `memory.csv`, `burst.csv`, `bursts.csv`, "
-         "`claims.csv`, `pool.csv`, `grow.csv`, `copy.csv`, `boots.csv` next to this file.")
+         "`claims.csv`, `pool.csv`, `grow.csv`, `copy.csv`, `evac-cost.csv`, `scale.csv`, `scale-grow.csv`, "
+         "`boots.csv` next to this file.")
 L.append("")
 
 
@@ -530,6 +595,44 @@ L.append(row("grow, quiet: cost per MiB migrated (us/MiB)", {"reclaim": mmm(per_
 L.append(row("plain copy, dd of 2 MiB tmpfs -> user (us/MiB)", {k: mmm(copy_mib[k], 0) for k in KERNELS}))
 ratio_gc = [a / med(copy_mib["reclaim"]) for a in per_mib] if copy_mib.get("reclaim") and per_mib else []
 L.append(row("grow cost / copy cost (reclaim kernel, per MiB)", {"reclaim": mmm(ratio_gc, 1)}))
+# growth throughput: MiB of pool a chunk's take adds per second of it (2 MiB / duration)
+gmibs_q = [2 / (d / 1000) for d in dur_full if d]
+gmibs_b = [2 / (d / 1000) for d in dur_fullb if d]
+L.append(row("growth throughput, quiet guest: 2 MiB chunk / take time, chunks >= 90% in use (MiB/s)",
+             {"reclaim": mmm(gmibs_q, 0)}))
+L.append(row("growth throughput, busy guest (during the main burst): the same (MiB/s)",
+             {"reclaim": mmm(gmibs_b, 0)}))
+evb = {k: [r for r in bursts_rows if r[1] == k and r[2] == "evac"] for k in KERNELS}
+L.append(row("evacuation burst: \"swiotlb buffer is full\" (lines + suppressed) / requeued",
+             {k: f"{mmm([(num(r[7], 0) or 0) + (num(r[8], 0) or 0) for r in evb[k]], 0)} / "
+                f"{mmm([num(r[27]) for r in evb[k]], 0)}"
+              for k in KERNELS if evb[k]}))
+L.append(row("evacuation burst: chunks claimed / chunks evacuated in the wait before it",
+             {k: f"{mmm([num(r[10]) for r in evb[k]], 0)} / {mmm([num(r[25]) for r in evb[k]], 0)}"
+              for k in RECLAIM_KERNELS if evb.get(k)}))
+
+
+def tick_ms(r, i):
+    """guest CPU ticks of an evac_cost row (column i) in ms"""
+    if r is None or r[i] in (None, "") or not num(r[13]):
+        return None
+    return num(r[i]) * 1000 / num(r[13])
+
+
+def cost_ratio(k):
+    """per pair: memcpy ops/s with evacuation on / off (same pair, same boot)"""
+    out = []
+    for run in sorted({r[0] for r in cost_rows if r[1] == k}):
+        for pr in sorted({r[2] for r in cost_rows if r[1] == k and r[0] == run}):
+            w = {r[3]: r for r in cost_rows if r[1] == k and r[0] == run and r[2] == pr}
+            if "on" in w and "off" in w and w["on"][6] and w["off"][6]:
+                out.append(w["on"][6] / w["off"][6])
+    return out
+
+
+L.append(row("evacuation cost: stress-ng memcpy (2 vCPUs) with evacuation moving pages / off",
+             {k: f"{mmm([x * 100 for x in cost_ratio(k)], 1, '%')}" for k in RECLAIM_KERNELS
+              if any(r[1] == k for r in cost_rows)}))
 L.append("")
 
 
@@ -572,7 +675,7 @@ for k in KERNELS:
     claim_med_max[k] = ns
 L.append("## Bursts")
 L.append("")
-L.append(f"Three direct-write bursts per `mem` boot, each verified by fio (crc32c). Cell: \"swiotlb buffer is "
+L.append(f"{len(BURSTS)} direct-write bursts per `mem` boot, each verified by fio (crc32c). Cell: \"swiotlb buffer is "
          f"full\" lines + suppressed · chunks the map path claimed · extra pool MiB after the shrink delay "
          f"(median of {args.runs} run{'s' if args.runs > 1 else ''}, [min–max] when they differ).")
 L.append("")
@@ -597,14 +700,18 @@ for k in KERNELS:
     cells[k] = (f"{statistics.median(ns) / 1000:.1f} / {ns[-1] / 1000:.1f} µs (n={len(ns)})" if ns else
                 ("no claim traced" if k in RECLAIM_KERNELS else "–"))
 L.append("| claim latency, all bursts: median / max | " + " | ".join(cells[k] for k in KERNELS) + " |")
-cells = {}
-for k in KERNELS:
-    rs = [r for r in brows(k, "after") if r[25] != ""]
-    cells[k] = (f"{bmed([r[25] for r in rs])} chunks, {bmed([r[26] for r in rs])} pages (before the wait, "
-                f"since boot: {bmed([num(r[28]) for r in rs])} chunks, {bmed([num(r[29]) for r in rs])} pages)"
-                if rs else "–")
-L.append("| evacuations in the wait before the after-pressure burst | " +
-         " | ".join(cells[k] for k in KERNELS) + " |")
+for bn, lab in (("after", "after-pressure"), ("evac", "evacuation")):
+    cells = {}
+    for k in KERNELS:
+        rs = [r for r in brows(k, bn) if r[25] != ""]
+        cells[k] = (f"{bmed([r[25] for r in rs])} chunks, {bmed([r[26] for r in rs])} pages (before the wait, "
+                    f"since boot: {bmed([num(r[28]) for r in rs])} chunks, {bmed([num(r[29]) for r in rs])} pages)"
+                    if rs else "–")
+        if rs and bn == "evac":
+            cells[k] += (f"; wholly free lent chunks {bmed([num(r[30]) for r in rs])} -> "
+                         f"{bmed([num(r[31]) for r in rs])}")
+    L.append(f"| evacuations in the wait before the {lab} burst | " +
+             " | ".join(cells[k] for k in KERNELS) + " |")
 L.append("")
 L.append("Details of the same bursts. Cell: requests virtio-blk requeued (a failed mapping each) · peak bounce "
          "memory in use (`io_tlb_used_hiwater`, reset before each burst) · grows of the worker during the burst · "
@@ -634,10 +741,15 @@ L.append("* **Bursts.** *idle*: right after boot, before the fill: nothing holds
          "192 MiB. *after-pressure*: once the main burst is over and the pool has shrunk back (the fill "
          "still holds lent pages, the release left ordinary memory free), "
          f"a wait of {bmed([num(ev_wait.get(key)) for key in ev_wait]) if ev_wait else '10'} s (`bench_evac_wait`) "
-         "lets the evacuation worker empty lent chunks, then the burst. *idle* and *after-pressure* have "
+         "lets the evacuation worker empty lent chunks, then the burst; as the shrink has just lent back the "
+         "chunks the main burst took, wholly free, this burst claims those and hardly needs evacuation. "
+         "*evacuation*: the burst evacuation serves (section *Evacuation*): tmpfs refills the lent chunks, the "
+         "part of the refill in ordinary memory is freed, and after a wait of "
+         f"{bmed([num(ev3_wait[key]) for key in ev3_wait]) if ev3_wait else '8'} s (`bench_evac3_wait`) the "
+         "burst. *idle*, *after-pressure* and *evacuation* have "
          "`tests/scenarios/burst-ms`'s shape: 64 threads each submit one batch of 8 x 256 KiB (2 MiB per "
-         "job at its own offset, 128 MiB in flight, eight times the 16 MiB initial pool); they write 128 MiB "
-         "and 256 MiB into the disk, past the main burst's data.")
+         "job at its own offset, 128 MiB in flight, eight times the 16 MiB initial pool); they write from "
+         "128, 256 and 384 MiB into the disk, past the main burst's data.")
 L.append("* **full**: \"swiotlb buffer is full\" lines in dmesg during the burst plus the count its rate limit "
          "reports as suppressed (upstream's in `swiotlb_tbl_map_single`, the series' in "
          "`swiotlb_reclaim_warn_full`). A failed mapping is requeued by virtio-blk, so fio still completes; "
@@ -658,11 +770,207 @@ L.append("* **claim latency**: the `swiotlb_reclaim:swiotlb_reclaim_claim` trace
          "burst's start to fio's exit; `duration_ns` is the time from the call to the published slots. "
          "Every traced claim of all runs and bursts (per burst: `claims.csv`). Wall-clock on a TCG guest.")
 L.append("* **evacuations**: `io_tlb_evacuate_count` / `io_tlb_evacuate_pages` after minus before the "
-         "10 s wait: lent chunks the worker emptied by migrating their pages out (it runs once a second "
+         "wait: lent chunks the worker emptied by migrating their pages out (it runs once a second "
          "while fewer than `io_tlb_evacuate` (4) lent chunks are wholly free and the zone has room); in "
-         "brackets the counters' values before the wait, i.e. what it emptied since boot (after the fill's "
-         "release, before and during the main burst).")
+         "brackets the counters' values before the wait, i.e. what it emptied since boot. For the "
+         "evacuation burst, also `io_tlb_claimable_chunks` (wholly free lent chunks, what a claim can take) "
+         "at the start and the end of the wait.")
 L.append("")
+
+
+# --- evacuation -------------------------------------------------------------
+if any(refill.values()) or cost_rows:
+    L.append("## Evacuation")
+    L.append("")
+    L.append("The evacuation burst, step by step (median of the runs). After the after-pressure burst's "
+             "shrink the main fill is deleted and evacuation held off (`io_tlb_evacuate` 0). *Held*: tmpfs "
+             "files of 4 MiB, as many MiB as free ordinary DMA32 memory exceeds free lent memory, less 8 "
+             "(movable allocations take ordinary memory first until the two are level, so these sit in "
+             "ordinary memory, in movable pageblocks). *Refill*: more tmpfs files until at most 1 lent chunk "
+             "is wholly free (`io_tlb_claimable_chunks`), `MemFree` is below 32 MiB, or the DMA32 safety stop; "
+             "*release*: the held files go, so ordinary memory has room again while the refill keeps the lent "
+             "chunks full. *Wait*: `io_tlb_evacuate` back at 4, wholly free lent chunks / "
+             "`io_tlb_evacuate_count` sampled every second; then the burst.")
+    L.append("")
+    L.append("| step | " + " | ".join(KERNELS) + " |")
+    L.append("|---|" + "---|" * len(KERNELS))
+
+    def rf(k, key, conv=num):
+        return [conv(d.get(key)) for (run, kk), d in refill.items() if kk == k and d.get(key) not in (None, "")]
+
+    L.append("| MiB held in ordinary memory / refilled (refill stopped by) | " + " | ".join(
+        (f"{bmed(rf(k, 'held_mib'))} / {bmed(rf(k, 'mib'))} "
+         f"({','.join(d.get('stop', '?') for (run, kk), d in sorted(refill.items()) if kk == k)})")
+        if rf(k, "mib") else "–" for k in KERNELS) + " |")
+    L.append("| free memory before the refill: ordinary / lent (MiB) | " + " | ".join(
+        f"{bmed(rf(k, 'ordinary0_mib'))} / {bmed(rf(k, 'lent_free0_mib'))}" if rf(k, "mib") else "–"
+        for k in KERNELS) + " |")
+    L.append("| wholly free lent chunks: before the refill / refilled / after the release | " + " | ".join(
+        f"{bmed(rf(k, 'claimable_before'))} / {bmed(rf(k, 'claimable_full'))} / "
+        f"{bmed(rf(k, 'claimable_released'))}" if rf(k, "claimable_full") else "–" for k in KERNELS) + " |")
+    L.append("| after the release: free lent / ordinary free DMA32 (MiB) | " + " | ".join(
+        f"{bmed([x / 256 for x in rf(k, 'nr_free_swiotlb')], 1)} / "
+        f"{bmed([x / 1024 for x in rf(k, 'dma32_ordinary_free_kb')], 1)}" if rf(k, "mib") else "–"
+        for k in KERNELS) + " |")
+    cells = {}
+    for k in KERNELS:
+        rs = [r for r in brows(k, "evac") if any(ch.isdigit() for ch in str(r[32]))]
+        cells[k] = "<br>".join(f"run {r[0]}: {r[32].replace(',', ' ')}" for r in rs) if rs else "–"
+    L.append("| wait, each second: wholly free lent chunks / evacuations since boot | " +
+             " | ".join(cells[k] for k in KERNELS) + " |")
+    cells = {}
+    for k in KERNELS:
+        rs = brows(k, "evac")
+        cl = [num(r[10]) for r in rs if r[10] not in (None, "")]
+        rq = [num(r[27]) for r in rs if r[27] not in (None, "")]
+        cells[k] = (f"{bmed([nfull(r) for r in rs])} full · {bmed(rq) if rq else 'n/a'} requeued · "
+                    f"{bmed(cl) if cl else '–'} claimed · "
+                    f"{bmed([num(r[13]) for r in rs]) if k in RECLAIM_KERNELS else '–'} grows · "
+                    f"{bmed([extra_mib(r, False) for r in rs], 1)} MiB extra" if rs else "n/a")
+    L.append("| burst: full · requeued · claimed · grows · extra pool MiB right after it | " +
+             " | ".join(cells[k] for k in KERNELS) + " |")
+    L.append("")
+    if cost_rows:
+        ck = [k for k in RECLAIM_KERNELS if any(r[1] == k for r in cost_rows)]
+        win = cost_rows[0][5]
+        L.append(f"**Cost on a busy guest.** After the evacuation burst's shrink, "
+                 f"`stress-ng --memcpy 2` (both vCPUs) for {win} s with `io_tlb_evacuate` 0, then {win} s with "
+                 "evacuation on and moving pages, in pairs. *On* sets `io_tlb_evacuate` above the wholly free "
+                 "lent chunks there are (their count + window + 4), so the worker empties one chunk a second "
+                 "for the whole window: the rate it has at the default 4 while fewer than 4 are free, for "
+                 "longer than the 4 s that takes. The refill's pages still occupy lent chunks, and the "
+                 "released part left ordinary memory to move them to. memcpy bogo ops/s (real time), per "
+                 "window, and the guest's CPU time (USER_HZ ticks from /proc/stat and the kworker threads' "
+                 "utime + stime) in the window; `evac-cost.csv`.")
+        L.append("")
+        L.append("| kernel | run | pair | off: ops/s | on: ops/s | on / off | chunks (pages) evacuated while on | "
+                 "kworker CPU off / on (ms) | system CPU off / on (ms) |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for k in ck:
+            for run in sorted({r[0] for r in cost_rows if r[1] == k}):
+                for pr in sorted({r[2] for r in cost_rows if r[1] == k and r[0] == run}):
+                    w = {r[3]: r for r in cost_rows if r[1] == k and r[0] == run and r[2] == pr}
+                    off, on = w.get("off"), w.get("on")
+                    ratio = (on[6] / off[6]) if on and off and on[6] and off[6] else None
+                    L.append(f"| {k} | {run} | {pr} | {fmt(off[6], 1) if off else 'n/a'} | "
+                             f"{fmt(on[6], 1) if on else 'n/a'} | "
+                             f"{'n/a' if ratio is None else f'{ratio * 100:.1f}%'} | "
+                             f"{on[7] if on else 'n/a'} ({on[8] if on else 'n/a'}) | "
+                             f"{fmt(tick_ms(off, 12), 0)} / {fmt(tick_ms(on, 12), 0)} | "
+                             f"{fmt(tick_ms(off, 11), 0)} / {fmt(tick_ms(on, 11), 0)} |")
+        for k in ck:
+            offs = [r for r in cost_rows if r[1] == k and r[3] == "off"]
+            ons = [r for r in cost_rows if r[1] == k and r[3] == "on"]
+            offc, onc = [num(r[7], 0) for r in offs], [num(r[7], 0) for r in ons]
+            kw_on = sum(tick_ms(r, 12) or 0 for r in ons)
+            kw_off = sum(tick_ms(r, 12) or 0 for r in offs)
+            L.append("")
+            txt = (f"{k}: with evacuation moving {sum(onc):.0f} chunks in {len(onc)} windows of {win} s "
+                   f"({sum(offc):.0f} while off), memcpy ran at {mmm([x * 100 for x in cost_ratio(k)], 1, '%')} "
+                   "of its speed with evacuation off (per pair).")
+            if sum(onc) and any(r[12] not in (None, "") for r in ons):
+                per = (kw_on - kw_off * len(ons) / max(len(offs), 1)) / sum(onc)
+                share = per * (sum(onc) / (len(ons) * num(win))) / (2 * 1000)
+                txt += (f" The kworkers were charged {kw_on:.0f} ms of CPU in the *on* windows and {kw_off:.0f} ms "
+                        f"in the *off* ones: about {per:.0f} ms per evacuated chunk, {share * 100:.1f}% of the "
+                        "guest's two vCPUs at one chunk a second (tick-sampled guest accounting, 10 ms ticks).")
+            L.append(txt)
+        L.append("")
+
+# --- scale -----------------------------------------------------------------
+if scale:
+    sizes = [x for x in SCALES if any(key[0] == x for key in scale)]
+
+    def sv(sz, k, part, key):
+        return num(scale.get((sz, k), {}).get(part, {}).get(key))
+
+    def grows(sz, rnd, i):
+        return [g[i] for g in scale.get((sz, "reclaim"), {}).get("grows", {}).get(rnd, []) if g[i] is not None]
+
+    rows_csv = []
+    L.append("## Scale")
+    L.append("")
+    L.append("One boot per region size and kernel (`tests/bench/bench-scale`, `-smp 2`, "
+             "`transparent_hugepage=never`): reclaim with the region, static with a plain pool of the reclaim "
+             "kernel's active size in the same guest. *Lending*: the boot line \"lent N MiB to the page "
+             "allocator in X us\". *Pick* and *take*: the worker grows the pool by 8 chunks on a quiet guest "
+             "(watermarks raised above the free slots, one 4 KiB read); the `swiotlb_reclaim_grow` tracepoint's "
+             "duration is the take (`alloc_contig_range()` of the 2 MiB pageblock, the memset, the activation); "
+             "the pick (`swiotlb_pick_chunk()`, a scan of every chunk, plus the round's loop) is the gap "
+             "between two consecutive events minus the second take. *Quiet, empty*: right after boot, every "
+             "lent chunk free. *Busy lent area*: after tmpfs filled memory down to 48 MiB free and a fifth of "
+             "it was freed again, with evacuation off: the scan then walks the pages of every chunk that holds "
+             "data, and the take migrates them. *Slots*: `mem->slots`, 24 bytes per 2 KiB slot "
+             "(`struct io_tlb_slot`: orig_addr, alloc_size, list, pad_slots) over the whole region, "
+             "allocated at boot; reclaim adds per chunk 8 bytes (`retry_after`) and three bitmaps. "
+             "Medians over the 8 chunks of a round; every event is in `scale-grow.csv`.")
+    L.append("")
+    L.append("| region (reclaim) | guest RAM | active / lent MiB | lending at boot | pick, quiet (µs) | "
+             "take, quiet (ms) | pick, busy lent area (µs) | take, busy (ms; pages moved) | slot metadata: "
+             "reclaim / static (MiB) | MemTotal reclaim - static (MiB) | MemFree reclaim - static (MiB) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for sz in sizes:
+        bt = scale.get((sz, "reclaim"), {}).get("boot", {})
+        st = scale.get((sz, "static"), {}).get("boot", {})
+        region = num(bt.get("region_mib"))
+        nsl = num(bt.get("nslabs"))
+        snsl = num(st.get("nslabs"))
+        meta = nsl * 24 / MIB if nsl else None
+        smeta = snsl * 24 / MIB if snsl else None
+        nch = nsl / 1024 if nsl else 0
+        chunk_state = (nch * 8 + 3 * ((nch + 63) // 64) * 8) / MIB if nsl else None
+        mem = next((b["qemu_extra"].split("-m ")[-1] for b in boots if b["workload"] == f"scale{sz}"
+                    and "-m " in b["qemu_extra"]), "?")
+        lend_us = num(bt.get("lend_us"))
+        dtot = (num(bt.get("memtotal_kb")) - num(st.get("memtotal_kb"))) / 1024 \
+            if bt.get("memtotal_kb") and st.get("memtotal_kb") else None
+        dfree = (num(bt.get("memfree_kb")) - num(st.get("memfree_kb"))) / 1024 \
+            if bt.get("memfree_kb") and st.get("memfree_kb") else None
+        pq, tq = grows(sz, "quiet", 3), [x / 1000 for x in grows(sz, "quiet", 0)]
+        pb, tb = grows(sz, "busy", 3), [x / 1000 for x in grows(sz, "busy", 0)]
+        bp = grows(sz, "busy", 1)
+        ratio = f", ratio {bt['ratio_used']} (the largest that fits)" if bt.get("ratio_used") else ""
+        L.append(f"| {fmt(region, 0) if region else 'n/a'} MiB{ratio} | {mem} | "
+                 f"{fmt(slots_mib(num(bt.get('active_nslabs'))), 0)} / "
+                 f"{fmt(slots_mib(num(bt.get('lent_nslabs'))), 0)} | "
+                 f"{'n/a' if lend_us is None else f'{lend_us / 1000:.1f} ms'} | {mmm(pq, 0)} | {mmm(tq, 2)} | "
+                 f"{mmm(pb, 0)} | {mmm(tb, 2)}; {fmt(med(bp), 0)} | "
+                 f"{fmt(meta, 2)} (+{fmt(chunk_state, 3)} chunk state) / {fmt(smeta, 2)} | "
+                 f"{fmt(dtot, 1)} | {fmt(dfree, 1)} |")
+        rows_csv.append([sz, mem, bt.get("region_mib"), bt.get("ratio_used", ""), bt.get("active_nslabs"),
+                         bt.get("lent_nslabs"), bt.get("lend_mib"), bt.get("lend_us"), bt.get("nslabs"),
+                         st.get("nslabs"), bt.get("memtotal_kb"), st.get("memtotal_kb"), bt.get("memfree_kb"),
+                         st.get("memfree_kb"), bt.get("memavailable_kb"), st.get("memavailable_kb"),
+                         med(pq), med(tq), med(pb), med(tb), med(bp),
+                         scale.get((sz, "reclaim"), {}).get("fill", {}).get("mib", ""),
+                         scale.get((sz, "reclaim"), {}).get("end", {}).get("oom", "")])
+    write_csv("scale.csv", ["size", "guest_mem", "region_mib", "ratio_used", "active_nslabs", "lent_nslabs",
+                            "lent_mib", "lend_us", "reclaim_nslabs", "static_nslabs", "reclaim_memtotal_kb",
+                            "static_memtotal_kb", "reclaim_memfree_kb", "static_memfree_kb",
+                            "reclaim_memavailable_kb", "static_memavailable_kb", "pick_quiet_us_med",
+                            "take_quiet_ms_med", "pick_busy_us_med", "take_busy_ms_med", "take_busy_pages_med",
+                            "busy_fill_mib", "oom_kills"], rows_csv)
+    write_csv("scale-grow.csv", ["size", "kernel", "round", "n", "t_s", "chunk", "duration_us", "busy_pages",
+                                 "err", "pick_us"], scale_grow_rows)
+    # flat or sub-linear? the largest region against the smallest
+    fs = [x for x in rows_csv if num(x[2]) and x[7]]
+    if len(fs) >= 2:
+        a, b = fs[0], fs[-1]
+        sr = num(b[2]) / num(a[2])
+        parts = []
+        for lab, ia in (("lending at boot", 7), ("pick, quiet", 16), ("take, quiet", 17), ("pick, busy", 18),
+                        ("take, busy", 19)):
+            va, vb = num(a[ia]), num(b[ia])
+            if va and vb:
+                g = vb / va
+                how = ("flat" if g < 1.25 else "sub-linear" if g < 0.8 * sr else
+                       "about linear" if g <= 1.25 * sr else "super-linear")
+                parts.append(f"{lab} x{g:.2f} ({how})")
+        L.append("")
+        L.append(f"From the {fmt(num(a[2]), 0)} MiB to the {fmt(num(b[2]), 0)} MiB region (x{sr:.2f}): "
+                 + "; ".join(parts) + ". Flat: under x1.25; sub-linear: under 0.8 times the size ratio. "
+                 "One boot per size: read single figures as such, on a shared TCG host.")
+    L.append("")
 
 
 # targets
@@ -704,6 +1012,17 @@ for k in RECLAIM_KERNELS:
     L.append(f"| {k}: zero \"swiotlb buffer is full\" in the idle and after-pressure bursts (128 MiB in "
              f"flight) | idle: {sum(fs['idle']):.0f}, after-pressure: {sum(fs['after']):.0f} in "
              f"{len(fs['idle'])} runs | {verdict(None if not got else sum(got) == 0)} |")
+if "reclaim" in KERNELS:
+    rs = brows("reclaim", "evac")
+    fl = [nfull(r) for r in rs]
+    rq = [num(r[27], 0) for r in rs if r[27] not in (None, "")]
+    ok = None if not rs else sum(fl) == 0 and sum(rq) == 0
+    L.append("| reclaim alone: a burst after the lent area was full and memory pressure eased for a few seconds "
+             "(evacuation burst): 0 failures, thanks to evacuation | "
+             f"{sum(fl):.0f} \"buffer is full\", {sum(rq):.0f} requeued in {len(rs)} runs; claimed "
+             f"{', '.join(str(r[10]) for r in rs)} chunks; evacuated {', '.join(str(r[25]) for r in rs)} in "
+             f"the wait; wholly free lent chunks {', '.join(f'{r[30]} -> {r[31]}' for r in rs)} | "
+             f"{verdict(ok)} |")
 if "reclaim-dynamic" in KERNELS:
     rs = brows("reclaim-dynamic", "main")
     ex = [extra_mib(r, True) for r in rs]
@@ -785,7 +1104,8 @@ for p, cap in plots:
 L.append("## Per-run figures")
 L.append("")
 L.append("| run | kernel | map / unmap bounced (us) | map / unmap direct (us) | held (MiB) | written (MiB) | "
-         "buffer full | write p50 / p99 (ms) | grows | buffer full idle / main / after | claims idle / main / after |")
+         f"buffer full | write p50 / p99 (ms) | grows | buffer full {' / '.join(b for b, _ in BURSTS)} | "
+         f"claims {' / '.join(b for b, _ in BURSTS)} |")
 L.append("|---|---|---|---|---|---|---|---|---|---|---|")
 for run in range(1, args.runs + 1):
     for k in KERNELS:
