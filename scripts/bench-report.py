@@ -682,19 +682,31 @@ L.append(f"{len(BURSTS)} direct-write bursts per `mem` boot, each verified by fi
 L.append("")
 L.append("| burst | " + " | ".join(KERNELS) + " |")
 L.append("|---|" + "---|" * len(KERNELS))
-for bn, lab in BURSTS:
-    mib = next((r[4] for r in bursts_rows if r[2] == bn and r[4]), "?")
-    cells = {}
-    for k in KERNELS:
-        rs = brows(k, bn)
-        if not rs:
-            cells[k] = "n/a"
-            continue
-        cl = [num(r[10]) for r in rs if r[10] not in (None, "")]
-        cells[k] = (f"{bmed([nfull(r) for r in rs])} full · "
-                    f"{bmed(cl) if cl else '–'} claimed · "
-                    f"{bmed([extra_mib(r, True) for r in rs], 1)} MiB")
-    L.append(f"| {lab}, {mib} MiB | " + " | ".join(cells[k] for k in KERNELS) + " |")
+def burst_table(cell, label):
+    """one row per burst: label(bn, lab), then cell(kernel, its runs' rows) per kernel ('n/a' without rows)"""
+    for bn, lab in BURSTS:
+        cells = {k: cell(k, brows(k, bn)) if brows(k, bn) else "n/a" for k in KERNELS}
+        L.append(f"| {label(bn, lab)} | " + " | ".join(cells[k] for k in KERNELS) + " |")
+
+
+def burst_cell(k, rs):
+    cl = [num(r[10]) for r in rs if r[10] not in (None, "")]
+    return (f"{bmed([nfull(r) for r in rs])} full · "
+            f"{bmed(cl) if cl else '–'} claimed · "
+            f"{bmed([extra_mib(r, True) for r in rs], 1)} MiB")
+
+
+def burst_detail_cell(k, rs):
+    cm = [num(r[11]) for r in rs if r[11] not in (None, "")]
+    rq = [num(r[27]) for r in rs if r[27] not in (None, "")]
+    return (f"{bmed(rq) if rq else 'n/a'} requeued · "
+            f"{bmed([slots_mib(num(r[9])) for r in rs], 1)} MiB used · "
+            f"{bmed([num(r[13]) for r in rs]) if k in RECLAIM_KERNELS else '–'} grows · "
+            f"{bmed([extra_mib(r, False) for r in rs], 1)} MiB extra · "
+            f"{bmed(cm) if cm else '–'} misses · rc {','.join(str(r[3]) for r in rs)}")
+
+
+burst_table(burst_cell, lambda bn, lab: f"{lab}, {next((r[4] for r in bursts_rows if r[2] == bn and r[4]), '?')} MiB")
 cells = {}
 for k in KERNELS:
     ns = claim_med_max[k]
@@ -720,21 +732,7 @@ L.append("Details of the same bursts. Cell: requests virtio-blk requeued (a fail
 L.append("")
 L.append("| burst | " + " | ".join(KERNELS) + " |")
 L.append("|---|" + "---|" * len(KERNELS))
-for bn, lab in BURSTS:
-    cells = {}
-    for k in KERNELS:
-        rs = brows(k, bn)
-        if not rs:
-            cells[k] = "n/a"
-            continue
-        cm = [num(r[11]) for r in rs if r[11] not in (None, "")]
-        rq = [num(r[27]) for r in rs if r[27] not in (None, "")]
-        cells[k] = (f"{bmed(rq) if rq else 'n/a'} requeued · "
-                    f"{bmed([slots_mib(num(r[9])) for r in rs], 1)} MiB used · "
-                    f"{bmed([num(r[13]) for r in rs]) if k in RECLAIM_KERNELS else '–'} grows · "
-                    f"{bmed([extra_mib(r, False) for r in rs], 1)} MiB extra · "
-                    f"{bmed(cm) if cm else '–'} misses · rc {','.join(str(r[3]) for r in rs)}")
-    L.append(f"| {lab} | " + " | ".join(cells[k] for k in KERNELS) + " |")
+burst_table(burst_detail_cell, lambda bn, lab: lab)
 L.append("")
 L.append("* **Bursts.** *idle*: right after boot, before the fill: nothing holds the lent chunks, so on the reclaim "
          "kernels a mapping that finds no free slot claims a wholly free lent chunk itself. *main*: the burst "
