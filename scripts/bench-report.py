@@ -291,8 +291,9 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
         continue
     r = {tag: d for tag, d in recs}
     sz = w[len("scale"):]
-    ent = {"boot": r.get("scale_boot", {}), "fill": r.get("scale_fill", {}), "quiet": r.get("scale_grow_quiet"),
-           "busy": r.get("scale_grow_busy"), "end": r.get("scale_end", {}), "grows": {}}
+    ent = {"boot": r.get("scale_boot", {}), "fill": r.get("scale_fill", {}),
+           "quiet": r.get("scale_grow_quiet", {}), "busy": r.get("scale_grow_busy", {}),
+           "end": r.get("scale_end", {}), "grows": {}}
     if "scale_trace" in blocks:
         marks, evs = {}, []
         for line in blocks["scale_trace"].decode(errors="replace").splitlines():
@@ -883,6 +884,10 @@ if scale:
     def sv(sz, k, part, key):
         return num(scale.get((sz, k), {}).get(part, {}).get(key))
 
+    def pmax(sz, rnd):
+        v = sv(sz, "reclaim", rnd, "pick_ns_max")
+        return None if v is None else v / 1000
+
     def grows(sz, rnd, i):
         return [g[i] for g in scale.get((sz, "reclaim"), {}).get("grows", {}).get(rnd, []) if g[i] is not None]
 
@@ -894,20 +899,24 @@ if scale:
              "kernel's active size in the same guest. *Lending*: the boot line \"lent N MiB to the page "
              "allocator in X us\". *Pick* and *take*: the worker grows the pool by 8 chunks on a quiet guest "
              "(watermarks raised above the free slots, one 4 KiB read); the `swiotlb_reclaim_grow` tracepoint's "
-             "duration is the take (`alloc_contig_range()` of the 2 MiB pageblock, the memset, the activation); "
-             "the pick (`swiotlb_pick_chunk()`, a scan of every chunk, plus the round's loop) is the gap "
-             "between two consecutive events minus the second take. *Quiet, empty*: right after boot, every "
-             "lent chunk free. *Busy lent area*: after tmpfs filled memory down to 48 MiB free and a fifth of "
-             "it was freed again, with evacuation off: the scan then walks the pages of every chunk that holds "
-             "data, and the take migrates them. *Slots*: `mem->slots`, 24 bytes per 2 KiB slot "
+             "duration is the take (a wholly free chunk taken off the free lists, or `alloc_contig_range()` of "
+             "one chunk or a run of adjacent ones: isolation, migration, the memset, the activation); the "
+             "pick (`swiotlb_pick_chunk()`: a sample of 8 lent chunks from a rotating cursor, each costed by "
+             "walking its pages; plus the round's loop) is the gap between two consecutive events minus the "
+             "second take; `io_tlb_pick_ns_max` is the longest pick since boot, read after each round. "
+             "*Quiet, empty*: right after boot, every lent chunk free. *Busy lent area*: after tmpfs filled "
+             "memory down to 48 MiB free and a fifth of it was freed again, with evacuation off, so the "
+             "sampled chunks hold data and the take migrates it. *Slots*: `mem->slots`, 24 bytes per 2 KiB slot "
              "(`struct io_tlb_slot`: orig_addr, alloc_size, list, pad_slots) over the whole region, "
              "allocated at boot; reclaim adds per chunk 8 bytes (`retry_after`) and three bitmaps. "
              "Medians over the 8 chunks of a round; every event is in `scale-grow.csv`.")
     L.append("")
-    L.append("| region (reclaim) | guest RAM | active / lent MiB | lending at boot | pick, quiet (µs) | "
-             "take, quiet (ms) | pick, busy lent area (µs) | take, busy (ms; pages moved) | slot metadata: "
-             "reclaim / static (MiB) | MemTotal reclaim - static (MiB) | MemFree reclaim - static (MiB) |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| region (reclaim) | guest RAM | active / lent MiB | lending at boot (ms; µs per lent MiB) | "
+             "take of a wholly free chunk, quiet (ms) | pick, busy lent area (µs) | take with migration, busy "
+             "(ms; pages moved) | longest pick, `io_tlb_pick_ns_max` (µs) | slot metadata: reclaim / static (MiB) | "
+             "reserved at boot beyond the region or pool: reclaim - static (MiB) | MemTotal reclaim - static (MiB) | "
+             "MemFree reclaim - static (MiB) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for sz in sizes:
         bt = scale.get((sz, "reclaim"), {}).get("boot", {})
         st = scale.get((sz, "static"), {}).get("boot", {})
@@ -921,54 +930,82 @@ if scale:
         mem = next((b["qemu_extra"].split("-m ")[-1] for b in boots if b["workload"] == f"scale{sz}"
                     and "-m " in b["qemu_extra"]), "?")
         lend_us = num(bt.get("lend_us"))
+        lend_mib = num(bt.get("lend_mib"))
         dtot = (num(bt.get("memtotal_kb")) - num(st.get("memtotal_kb"))) / 1024 \
             if bt.get("memtotal_kb") and st.get("memtotal_kb") else None
         dfree = (num(bt.get("memfree_kb")) - num(st.get("memfree_kb"))) / 1024 \
             if bt.get("memfree_kb") and st.get("memfree_kb") else None
-        pq, tq = grows(sz, "quiet", 3), [x / 1000 for x in grows(sz, "quiet", 0)]
-        pb, tb = grows(sz, "busy", 3), [x / 1000 for x in grows(sz, "busy", 0)]
-        bp = grows(sz, "busy", 1)
+        dres = None
+        if bt.get("reserved_kb") and st.get("reserved_kb") and nsl and snsl:
+            dres = ((num(bt["reserved_kb"]) - nsl * SLOT / 1024) - (num(st["reserved_kb"]) - snsl * SLOT / 1024)) / 1024
+        qfree = [g[0] / 1000 for g in scale.get((sz, "reclaim"), {}).get("grows", {}).get("quiet", []) if g[1] == 0]
+        bmig = [g for g in scale.get((sz, "reclaim"), {}).get("grows", {}).get("busy", []) if g[1] > 0]
+        pb = [g[3] for g in scale.get((sz, "reclaim"), {}).get("grows", {}).get("busy", [])
+              if g[1] > 0 and g[3] is not None]
+        tb = [g[0] / 1000 for g in bmig]
+        bp = [g[1] for g in bmig]
         ratio = f", ratio {bt['ratio_used']} (the largest that fits)" if bt.get("ratio_used") else ""
         L.append(f"| {fmt(region, 0) if region else 'n/a'} MiB{ratio} | {mem} | "
                  f"{fmt(slots_mib(num(bt.get('active_nslabs'))), 0)} / "
                  f"{fmt(slots_mib(num(bt.get('lent_nslabs'))), 0)} | "
-                 f"{'n/a' if lend_us is None else f'{lend_us / 1000:.1f} ms'} | {mmm(pq, 0)} | {mmm(tq, 2)} | "
-                 f"{mmm(pb, 0)} | {mmm(tb, 2)}; {fmt(med(bp), 0)} | "
-                 f"{fmt(meta, 2)} (+{fmt(chunk_state, 3)} chunk state) / {fmt(smeta, 2)} | "
+                 f"{'n/a' if lend_us is None else f'{lend_us / 1000:.1f}'}"
+                 f"{f'; {lend_us / lend_mib:.1f}' if lend_us and lend_mib else ''} | "
+                 f"{mmm(qfree, 2)} | {mmm(pb, 0)} | {mmm(tb, 2)}; {fmt(med(bp), 0)} | "
+                 f"{fmt(pmax(sz, 'busy'), 0)} | "
+                 f"{fmt(meta, 2)} (+{fmt(chunk_state, 3)} chunk state) / {fmt(smeta, 2)} | {fmt(dres, 2)} | "
                  f"{fmt(dtot, 1)} | {fmt(dfree, 1)} |")
         rows_csv.append([sz, mem, bt.get("region_mib"), bt.get("ratio_used", ""), bt.get("active_nslabs"),
                          bt.get("lent_nslabs"), bt.get("lend_mib"), bt.get("lend_us"), bt.get("nslabs"),
                          st.get("nslabs"), bt.get("memtotal_kb"), st.get("memtotal_kb"), bt.get("memfree_kb"),
                          st.get("memfree_kb"), bt.get("memavailable_kb"), st.get("memavailable_kb"),
-                         med(pq), med(tq), med(pb), med(tb), med(bp),
+                         med(qfree), med(pb), med(tb), med(bp), pmax(sz, "busy"),
+                         bt.get("reserved_kb", ""), st.get("reserved_kb", ""),
                          scale.get((sz, "reclaim"), {}).get("fill", {}).get("mib", ""),
+                         scale.get((sz, "reclaim"), {}).get("fill", {}).get("claimable", ""),
                          scale.get((sz, "reclaim"), {}).get("end", {}).get("oom", "")])
     write_csv("scale.csv", ["size", "guest_mem", "region_mib", "ratio_used", "active_nslabs", "lent_nslabs",
                             "lent_mib", "lend_us", "reclaim_nslabs", "static_nslabs", "reclaim_memtotal_kb",
                             "static_memtotal_kb", "reclaim_memfree_kb", "static_memfree_kb",
-                            "reclaim_memavailable_kb", "static_memavailable_kb", "pick_quiet_us_med",
-                            "take_quiet_ms_med", "pick_busy_us_med", "take_busy_ms_med", "take_busy_pages_med",
-                            "busy_fill_mib", "oom_kills"], rows_csv)
+                            "reclaim_memavailable_kb", "static_memavailable_kb", "take_free_quiet_ms_med",
+                            "pick_busy_us_med", "take_busy_ms_med", "take_busy_pages_med", "pick_ns_max_busy_us",
+                            "reclaim_reserved_kb", "static_reserved_kb", "busy_fill_mib",
+                            "busy_claimable_after_fill", "oom_kills"], rows_csv)
     write_csv("scale-grow.csv", ["size", "kernel", "round", "n", "t_s", "chunk", "duration_us", "busy_pages",
                                  "err", "pick_us"], scale_grow_rows)
+    # the mem boots of the reclaim kernels lend the same 240 MiB in the same 768M guest as scale256
+    lend_mem = []
+    for (run, k, w) in logs:
+        if w == "mem" and k in RECLAIM_KERNELS:
+            with open(os.path.join(args.raw, "logs", f"run{run}-{k}-{w}.log"), errors="replace") as f:
+                m = re.search(r"swiotlb_overprovision: lent (\d+) MiB to the page allocator in (\d+) us", f.read())
+            if m:
+                lend_mem.append(int(m.group(2)) / 1000)
+    if lend_mem:
+        L.append("")
+        L.append(f"Lending 240 MiB at boot in the `mem` boots of the reclaim kernels (the same region and guest as the "
+                 f"256 MiB row): {mmm(lend_mem, 1)} ms.")
     # flat or sub-linear? the largest region against the smallest
     fs = [x for x in rows_csv if num(x[2]) and x[7]]
     if len(fs) >= 2:
         a, b = fs[0], fs[-1]
         sr = num(b[2]) / num(a[2])
         parts = []
-        for lab, ia in (("lending at boot", 7), ("pick, quiet", 16), ("take, quiet", 17), ("pick, busy", 18),
-                        ("take, busy", 19)):
+        for lab, ia in (("lending at boot", 7), ("take of a free chunk", 16), ("pick, busy", 17),
+                        ("take with migration", 18), ("longest pick", 20)):
             va, vb = num(a[ia]), num(b[ia])
+            if ia == 7 and a[0] == "256" and lend_mem and va:
+                # the scale boot and the mem boots lend the same 240 MiB: their median
+                va = med(lend_mem + [va / 1000]) * 1000
             if va and vb:
                 g = vb / va
                 how = ("flat" if g < 1.25 else "sub-linear" if g < 0.8 * sr else
                        "about linear" if g <= 1.25 * sr else "super-linear")
                 parts.append(f"{lab} x{g:.2f} ({how})")
         L.append("")
-        L.append(f"From the {fmt(num(a[2]), 0)} MiB to the {fmt(num(b[2]), 0)} MiB region (x{sr:.2f}): "
-                 + "; ".join(parts) + ". Flat: under x1.25; sub-linear: under 0.8 times the size ratio. "
-                 "One boot per size: read single figures as such, on a shared TCG host.")
+        L.append(f"From the {fmt(num(a[2]), 0)} MiB to the {fmt(num(b[2]), 0)} MiB region (x{sr:.2f}; lent "
+                 f"memory x{num(b[6]) / num(a[6]):.2f}): " + "; ".join(parts) + ". Flat: under x1.25; sub-linear: under "
+                 "0.8 times the size ratio; medians of each round (lending at 256 MiB: the median of the scale "
+                 "boot and the `mem` boots). One boot per size: read single figures as such, on a shared TCG host.")
     L.append("")
 
 

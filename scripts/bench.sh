@@ -11,6 +11,9 @@
 #   BENCH_BUILD=0 use the existing kernel images instead of make kernel
 #   ICOUNT_SHIFT  -icount shift for the dma_map_benchmark boots (default 6:
 #                 64 ns of guest time per instruction, see the report)
+#   BENCH_SCALE=0 no scale boots (region sizes, run 1, static and reclaim)
+#   BENCH_RAW=dir where the console logs go (default build/bench-raw)
+#   BENCH_MEM_EXTRA="bench_...=N ..." appended to the mem boots' command line
 . "$(dirname "$0")/common.sh"
 
 cd "$TOP"
@@ -27,7 +30,8 @@ else
 	DMA_ARGS="bench_reps=3 bench_secs=3"
 	MEM_ARGS=""
 fi
-RAW="$BUILD/bench-raw${QUICK:+-quick}" # console logs of every boot (not part of the report)
+RAW=${BENCH_RAW:-$BUILD/bench-raw${QUICK:+-quick}} # console logs of every boot (not part of the report)
+MEM_ARGS="$MEM_ARGS ${BENCH_MEM_EXTRA:-}" # e.g. bench_evac3_target=0: evacuation off before the evacuation burst
 read -ra KERNELS <<<"${BENCH_KERNELS:-static dynamic reclaim reclaim-dynamic}" # BENCH_KERNELS: a subset, for testing
 # The same 256 MiB of swiotlb in all four: static holds it all, dynamic
 # starts with the 16 MiB default pool and adds pools on demand (6.12 has no
