@@ -304,7 +304,8 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
             m = re.search(r"\s(\d+\.\d+): swiotlb_reclaim_grow: chunk=(\S+) size=(\d+) "
                           r"duration_us=(\d+) busy_pages=(\d+) err=(-?\d+)", line)
             if m:
-                evs.append((float(m.group(1)), m.group(2), int(m.group(4)), int(m.group(5)), int(m.group(6))))
+                evs.append((float(m.group(1)), m.group(2), int(m.group(4)), int(m.group(5)), int(m.group(6)),
+                            int(m.group(3))))
         for rnd in ("quiet", "busy"):
             b0, b1 = marks.get(f"grow_{rnd}_begin"), marks.get(f"grow_{rnd}_end")
             if b0 is None:
@@ -315,7 +316,7 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                 # the event is emitted as the take ends: the gap to the
                 # previous one, minus this take, is the pick (and the loop)
                 pick = (e[0] - ge[i - 1][0]) * 1e6 - e[2] if i else None
-                out.append((e[2], e[3], e[4], pick))
+                out.append((e[2], e[3], e[4], pick, e[5]))
                 scale_grow_rows.append([sz, k, rnd, i + 1, round(e[0] - b0, 6), e[1], e[2], e[3], e[4],
                                         "" if pick is None else round(pick)])
             ent["grows"][rnd] = out
@@ -914,11 +915,11 @@ if scale:
              "Medians over the 8 chunks of a round; every event is in `scale-grow.csv`.")
     L.append("")
     L.append("| region (reclaim) | guest RAM | active / lent MiB | lending at boot (ms; µs per lent MiB) | "
-             "take of a wholly free chunk, quiet (ms) | pick, busy lent area (µs) | take with migration, busy "
-             "(ms; pages moved) | longest pick, `io_tlb_pick_ns_max` (µs) | slot metadata: reclaim / static (MiB) | "
+             "take of a wholly free chunk, quiet (ms) | takes with migration, busy lent area: ms for MiB (pages "
+             "moved), MiB/s | longest pick, busy lent area: `io_tlb_pick_ns_max` (µs) | slot metadata: reclaim / static (MiB) | "
              "reserved at boot beyond the region or pool: reclaim - static (MiB) | MemTotal reclaim - static (MiB) | "
              "MemFree reclaim - static (MiB) |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for sz in sizes:
         bt = scale.get((sz, "reclaim"), {}).get("boot", {})
         st = scale.get((sz, "static"), {}).get("boot", {})
@@ -952,7 +953,9 @@ if scale:
                  f"{fmt(slots_mib(num(bt.get('lent_nslabs'))), 0)} | "
                  f"{'n/a' if lend_us is None else f'{lend_us / 1000:.1f}'}"
                  f"{f'; {lend_us / lend_mib:.1f}' if lend_us and lend_mib else ''} | "
-                 f"{mmm(qfree, 2)} | {mmm(pb, 0)} | {mmm(tb, 2)}; {fmt(med(bp), 0)} | "
+                 f"{mmm(qfree, 2)} | "
+                 + ("; ".join(f"{g[0] / 1000:.1f} ms for {g[4] / MIB:.0f} MiB ({g[1]}), {g[4] / MIB / (g[0] / 1e6):.0f}"
+                              for g in bmig) or "n/a") + " | "
                  f"{fmt(pmax(sz, 'busy'), 0)} | "
                  f"{fmt(meta, 2)} (+{fmt(chunk_state, 3)} chunk state) / {fmt(smeta, 2)} | {fmt(dres, 2)} | "
                  f"{fmt(dtot, 1)} | {fmt(dfree, 1)} |")
