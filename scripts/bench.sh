@@ -11,6 +11,9 @@
 #   BENCH_BUILD=0 use the existing kernel images instead of make kernel
 #   ICOUNT_SHIFT  -icount shift for the dma_map_benchmark boots (default 6:
 #                 64 ns of guest time per instruction, see the report)
+#   BENCH_SCALE=0 no scale boots (region sizes, run 1, static and reclaim)
+#   BENCH_RAW=dir where the console logs go (default build/bench-raw)
+#   BENCH_MEM_EXTRA="bench_...=N ..." appended to the mem boots' command line
 . "$(dirname "$0")/common.sh"
 
 cd "$TOP"
@@ -27,7 +30,8 @@ else
 	DMA_ARGS="bench_reps=3 bench_secs=3"
 	MEM_ARGS=""
 fi
-RAW="$BUILD/bench-raw${QUICK:+-quick}" # console logs of every boot (not part of the report)
+RAW=${BENCH_RAW:-$BUILD/bench-raw${QUICK:+-quick}} # console logs of every boot (not part of the report)
+MEM_ARGS="$MEM_ARGS ${BENCH_MEM_EXTRA:-}" # e.g. bench_evac3_target=0: evacuation off before the evacuation burst
 read -ra KERNELS <<<"${BENCH_KERNELS:-static dynamic reclaim reclaim-dynamic}" # BENCH_KERNELS: a subset, for testing
 # The same 256 MiB of swiotlb in all four: static holds it all, dynamic
 # starts with the 16 MiB default pool and adds pools on demand (6.12 has no
@@ -84,40 +88,67 @@ echo "run,kernel,workload,cmdline,qemu_extra,verdict,seconds,host_load1" >"$RAW/
 
 # Workloads per run: dma-force (bounce), dma-direct (no bounce), mem.
 WORKLOADS=(dma-force dma-direct mem)
-total=$((RUNS * ${#KERNELS[@]} * ${#WORKLOADS[@]}))
+# Scale (run 1 only, static and reclaim): one boot per region size. The
+# reclaim kernel gets a region of that size; static a plain pool of the
+# reclaim kernel's active size, in the same guest. The largest region below
+# 4 GiB: q35 keeps all of a guest's RAM below 4 GiB only under 2816 MiB, and
+# the region may take 40% of it, so 2800M with swiotlb_overprovision=64:
+# the kernel falls back to the largest ratio that fits (17: 1088 MiB).
+SCALES=(256 1024 max)
+declare -A SCALE_MEM=([256]=768M [1024]=2600M [max]=2800M)
+declare -A SCALE_ACTIVE=([256]=8192 [1024]=32768 [max]=32768)
+declare -A SCALE_RATIO=([256]=16 [1024]=16 [max]=64)
+SCALE_KERNELS=()
+for k in static reclaim; do
+	[[ " ${KERNELS[*]} " == *" $k "* ]] && SCALE_KERNELS+=("$k")
+done
+[ "${BENCH_SCALE:-1}" = 1 ] || SCALE_KERNELS=()
+total=$((RUNS * ${#KERNELS[@]} * ${#WORKLOADS[@]} + ${#SCALES[@]} * ${#SCALE_KERNELS[@]}))
 n=0
 failed=0
 t_bench0=$(date +%s)
+# bench_boot RUN KERNEL WORKLOAD SCENARIO CMDLINE QEMU_EXTRA [MEM]: one boot,
+# its console kept as RAW/logs/run<RUN>-<KERNEL>-<WORKLOAD>.log
+bench_boot() {
+	local run=$1 k=$2 w=$3 scen=$4 cmd=$5 qextra=$6 mem=${7:-} name rc try t0 secs verdict load
+	n=$((n + 1))
+	name="run$run-$k-$w"
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	printf '==> [%d/%d] run %d/%d %-15s %-10s ' "$n" "$total" "$run" "$RUNS" "$k" "$w"
+	t0=$(date +%s)
+	for try in 1 2 3; do
+		rc=0
+		SCENARIO=$scen VARIANT=$k CMDLINE="$cmd" QEMU_EXTRA="$qextra" MEM=$mem \
+			"$TOP/scripts/boot.sh" >"$RAW/logs/$name.out" 2>&1 || rc=$?
+		# A TCG guest on a loaded host sometimes fails the early
+		# timer check; that is the host, not the kernel: boot again.
+		grep -q "IO-APIC + timer doesn't work" "$LOGDIR/$scen.log" || break
+		printf '(timer check failed on the loaded host, boot %d) ' $((try + 1))
+	done
+	secs=$(($(date +%s) - t0))
+	cp "$LOGDIR/$scen.log" "$RAW/logs/$name.log"
+	verdict=$(cut -d' ' -f1 "$LOGDIR/$scen.result" 2>/dev/null || echo "?")
+	echo "$run,$k,$w,\"$cmd\",\"$qextra${mem:+ -m $mem}\",$verdict,$secs,$load" >>"$RAW/boots.csv"
+	[ $rc -eq 0 ] || failed=$((failed + 1))
+	echo "$(cat "$LOGDIR/$scen.result" 2>/dev/null) (elapsed $(elapsed))"
+}
 for ((run = 1; run <= RUNS; run++)); do
 	for w in "${WORKLOADS[@]}"; do
 		for k in "${KERNELS[@]}"; do
-			n=$((n + 1))
-			qextra=
 			case "$w" in
-			dma-force) scen=bench-dma cmd="$(force "${SWIOTLB[$k]}") $DMA_ARGS" qextra="-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
-			dma-direct) scen=bench-dma cmd="${SWIOTLB[$k]} $DMA_ARGS" qextra="-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
-			mem) scen=bench-mem cmd="$(force "${SWIOTLB[$k]}") $MEM_THP $MEM_ARGS" qextra="$THROTTLE" ;;
+			dma-force) bench_boot "$run" "$k" "$w" bench-dma "$(force "${SWIOTLB[$k]}") $DMA_ARGS" "-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
+			dma-direct) bench_boot "$run" "$k" "$w" bench-dma "${SWIOTLB[$k]} $DMA_ARGS" "-icount shift=$ICOUNT_SHIFT,sleep=off" ;;
+			mem) bench_boot "$run" "$k" "$w" bench-mem "$(force "${SWIOTLB[$k]}") $MEM_THP $MEM_ARGS" "$THROTTLE" ;;
 			esac
-			name="run$run-$k-$w"
-			load=$(cut -d' ' -f1 /proc/loadavg)
-			printf '==> [%d/%d] run %d/%d %-15s %-10s ' "$n" "$total" "$run" "$RUNS" "$k" "$w"
-			t0=$(date +%s)
-			for try in 1 2 3; do
-				rc=0
-				SCENARIO=$scen VARIANT=$k CMDLINE="$cmd" QEMU_EXTRA="$qextra" \
-					"$TOP/scripts/boot.sh" >"$RAW/logs/$name.out" 2>&1 || rc=$?
-				# A TCG guest on a loaded host sometimes fails the early
-				# timer check; that is the host, not the kernel: boot again.
-				grep -q "IO-APIC + timer doesn't work" "$LOGDIR/$scen.log" || break
-				printf '(timer check failed on the loaded host, boot %d) ' $((try + 1))
-			done
-			secs=$(($(date +%s) - t0))
-			cp "$LOGDIR/$scen.log" "$RAW/logs/$name.log"
-			verdict=$(cut -d' ' -f1 "$LOGDIR/$scen.result" 2>/dev/null || echo "?")
-			echo "$run,$k,$w,\"$cmd\",\"$qextra\",$verdict,$secs,$load" >>"$RAW/boots.csv"
-			[ $rc -eq 0 ] || failed=$((failed + 1))
-			echo "$(cat "$LOGDIR/$scen.result" 2>/dev/null) (elapsed $(elapsed))"
 		done
+	done
+done
+# THP off here too: the busy-pick fill goes down to a 48 MiB floor.
+for sz in "${SCALES[@]}"; do
+	for k in "${SCALE_KERNELS[@]}"; do
+		cmd="swiotlb=${SCALE_ACTIVE[$sz]},force"
+		[ "$k" = static ] || cmd="$cmd swiotlb_overprovision=${SCALE_RATIO[$sz]}"
+		bench_boot 1 "$k" "scale$sz" bench-scale "$cmd $MEM_THP" "" "${SCALE_MEM[$sz]}"
 	done
 done
 info "boots: $(fmt_secs $(($(date +%s) - t_bench0))), $failed of $total failed"
