@@ -1000,12 +1000,12 @@ if scale:
             va, vb = num(a[ia]), num(b[ia])
             if va and vb:
                 g = vb / va
-                how = ("flat" if g < 1.25 else "sub-linear" if g < 0.8 * sr else
+                how = ("lower" if g < 0.8 else "flat" if g < 1.25 else "sub-linear" if g < 0.8 * sr else
                        "about linear" if g <= 1.25 * sr else "super-linear")
                 parts.append(f"{lab} x{g:.2f} ({how})")
         L.append("")
         L.append(f"From the {fmt(num(a[2]), 0)} MiB to the {fmt(num(b[2]), 0)} MiB region (x{sr:.2f}; lent "
-                 f"memory x{num(b[6]) / num(a[6]):.2f}): " + "; ".join(parts) + ". Flat: under x1.25; sub-linear: under "
+                 f"memory x{num(b[6]) / num(a[6]):.2f}): " + "; ".join(parts) + ". Lower: under x0.8; flat: under x1.25; sub-linear: under "
                  "0.8 times the size ratio; medians of each round. One boot per size: read single figures as "
                  "such, on a shared TCG host.")
     L.append("")
