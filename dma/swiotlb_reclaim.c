@@ -573,22 +573,25 @@ static int swiotlb_prepare_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 }
 
 /*
- * Take a lent chunk's pages back, migrating what lives there, or fail as
- * if the chunk were busy when @inject_failure (io_tlb_fail_grow). A failure
- * on a chunk the map path claimed meanwhile is -EALREADY (see "Claim" at
- * the top).
+ * Take the pages of @nr adjacent lent chunks back, migrating what lives
+ * there, or fail as if they were busy when @inject_failure
+ * (io_tlb_fail_grow). A failure on chunks of which the map path claimed
+ * one meanwhile is -EALREADY (see "Claim" at the top).
  */
-static int swiotlb_take_lent_chunk(struct io_tlb_reclaim *rc,
-				   unsigned long chunk, bool inject_failure)
+static int swiotlb_take_lent_chunks(struct io_tlb_reclaim *rc,
+				    unsigned long chunk, unsigned long nr,
+				    bool inject_failure)
 {
+	unsigned long i;
 	int err = -EBUSY;
 
 	if (!inject_failure)
 		err = swiotlb_take_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
-					      pageblock_nr_pages,
+					      nr << pageblock_order,
 					      GFP_KERNEL | __GFP_NOWARN);
-	if (err && test_bit(chunk, rc->pool->active_chunks))
-		return -EALREADY;
+	for (i = 0; err && i < nr; i++)
+		if (test_bit(chunk + i, rc->pool->active_chunks))
+			return -EALREADY;
 	return err;
 }
 
@@ -614,51 +617,6 @@ static int swiotlb_use_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 }
 
 /**
- * swiotlb_grow_chunk() - take a lent chunk back and put it into use
- * @rc:		Lending state; rc->lock is held.
- * @chunk:	Lent chunk.
- *
- * Context: Process context; sleeps while the chunk's pages are migrated.
- * Return: 0, -EALREADY if the map path claimed the chunk meanwhile, or the
- * error of swiotlb_take_pageblocks() (the chunk stays lent) or of
- * swiotlb_use_chunk() (the chunk is lost).
- */
-int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
-{
-	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-	size_t bytes = PAGE_SIZE << pageblock_order;
-	u64 start = ktime_get_ns();
-	bool inject_failure;
-	unsigned long busy;
-	int err;
-
-	lockdep_assert_held(&rc->lock);
-
-	busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
-	inject_failure = rc->fail_grow;
-	if (inject_failure)
-		rc->fail_grow--;
-	err = swiotlb_take_lent_chunk(rc, chunk, inject_failure);
-	if (err == -EALREADY)
-		return err;
-	if (err) {
-		trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
-					   ktime_get_ns() - start, busy, err);
-		return err;
-	}
-
-	atomic_long_inc(&rc->grow_take_count);
-	atomic_long_add(busy, &rc->grow_pages_migrated);
-	err = swiotlb_use_chunk(rc, chunk);
-	if (err)
-		return err;
-	atomic_long_inc(&rc->grow_count);
-	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk), bytes,
-				   ktime_get_ns() - start, busy, 0);
-	return 0;
-}
-
-/**
  * swiotlb_grow_run() - take a run of adjacent lent chunks back in one go
  * @rc:		Lending state; rc->lock is held.
  * @chunk:	First chunk of the run.
@@ -666,13 +624,15 @@ int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
  *
  * One alloc_contig_range() for the run instead of one per chunk: one
  * isolation and one round of per-cpu drains, and the pages migrated out
- * of one chunk cannot land in the next one, which is isolated too.
+ * of one chunk cannot land in the next one, which is isolated too. The
+ * pages are then zeroed, shared with the host in a CoCo guest and their
+ * slots published, chunk by chunk.
  *
  * Context: Process context; sleeps while the pages are migrated.
- * Return: 0 with every chunk of the run in use (one that could not be
- * shared is lost), -EALREADY if the map path claimed a chunk of the run
- * meanwhile, or the error of swiotlb_take_pageblocks(); every chunk is
- * as it was after an error.
+ * Return: 0 with every chunk of the run in use, -EALREADY if the map path
+ * claimed a chunk of the run meanwhile, the error of
+ * swiotlb_take_pageblocks() (every chunk stays lent), or -EIO if a chunk
+ * could not be shared (that one is lost, the others are in use).
  */
 int swiotlb_grow_run(struct io_tlb_reclaim *rc, unsigned long chunk,
 		     unsigned long nr)
@@ -680,32 +640,54 @@ int swiotlb_grow_run(struct io_tlb_reclaim *rc, unsigned long chunk,
 	unsigned long pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 	unsigned long nr_pages = nr << pageblock_order;
 	u64 start = ktime_get_ns();
+	bool inject_failure;
 	unsigned long busy, i;
-	int err;
+	int err, use_err;
 
 	lockdep_assert_held(&rc->lock);
 
 	busy = swiotlb_pageblocks_used_pages(pfn, nr_pages);
-	err = swiotlb_take_pageblocks(pfn, nr_pages, GFP_KERNEL | __GFP_NOWARN);
+	inject_failure = rc->fail_grow;
+	if (inject_failure)
+		rc->fail_grow--;
+	err = swiotlb_take_lent_chunks(rc, chunk, nr, inject_failure);
+	if (err == -EALREADY)
+		return err;
 	if (err) {
-		/* A chunk of the run claimed meanwhile is progress (see Claim) */
-		for (i = 0; i < nr; i++)
-			if (test_bit(chunk + i, rc->pool->active_chunks))
-				return -EALREADY;
 		trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk),
 					   nr_pages << PAGE_SHIFT,
 					   ktime_get_ns() - start, busy, err);
 		return err;
 	}
+
 	atomic_long_inc(&rc->grow_take_count);
 	atomic_long_add(busy, &rc->grow_pages_migrated);
-	for (i = 0; i < nr; i++)
-		if (!swiotlb_use_chunk(rc, chunk + i))
+	for (i = 0; i < nr; i++) {
+		use_err = swiotlb_use_chunk(rc, chunk + i);
+		if (use_err)
+			err = use_err;
+		else
 			atomic_long_inc(&rc->grow_count);
+	}
+	if (err)
+		return err;
 	trace_swiotlb_reclaim_grow(swiotlb_chunk_phys(rc, chunk),
 				   nr_pages << PAGE_SHIFT,
 				   ktime_get_ns() - start, busy, 0);
 	return 0;
+}
+
+/**
+ * swiotlb_grow_chunk() - take a lent chunk back and put it into use
+ * @rc:		Lending state; rc->lock is held.
+ * @chunk:	Lent chunk.
+ *
+ * Context: Process context; sleeps while the chunk's pages are migrated.
+ * Return: as swiotlb_grow_run() for a run of one.
+ */
+int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	return swiotlb_grow_run(rc, chunk, 1);
 }
 
 /*
@@ -846,7 +828,7 @@ int swiotlb_standby_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 		if (chunk == ULONG_MAX)
 			return -ENOENT;
 	} else {
-		err = swiotlb_take_lent_chunk(rc, chunk, false);
+		err = swiotlb_take_lent_chunks(rc, chunk, 1, false);
 		if (err)
 			return err;
 	}
@@ -878,7 +860,7 @@ int swiotlb_evacuate_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	lockdep_assert_held(&rc->lock);
 
 	busy = swiotlb_pageblocks_used_pages(pfn, pageblock_nr_pages);
-	err = swiotlb_take_lent_chunk(rc, chunk, false);
+	err = swiotlb_take_lent_chunks(rc, chunk, 1, false);
 	if (err)
 		return err;
 	/* Taken just now, so owned as swiotlb_lend_pageblocks() wants it */

@@ -125,6 +125,28 @@ static void shrink_to_initial(struct io_tlb_reclaim *rc)
 			swiotlb_retire_chunk(rc, chunk);
 }
 
+/*
+ * Back to the initial chunks, with a worker that never hears of a shortage
+ * (low watermark 0) and no claims: the active slots are all there is.
+ * Returns their number. Checked once rc->lock is dropped: an assertion
+ * under it would deadlock the suite's exit.
+ */
+static unsigned long deaf_pool_without_claims(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	unsigned long active_slots;
+	int err;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	swiotlb_set_watermarks(rc, 0, rc->high_wmark);
+	active_slots = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
+	err = swiotlb_set_atomic_claim(rc, 0);
+	mutex_unlock(&rc->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	return active_slots;
+}
+
 static phys_addr_t test_map(struct kunit *test, struct reclaim_test *t)
 {
 	phys_addr_t tlb;
@@ -694,6 +716,7 @@ static void reclaim_claim_serves_burst(struct kunit *test)
 	struct reclaim_test *t = test->priv;
 	unsigned long claims, active_slots, mapped;
 	unsigned int i;
+	int err;
 #ifdef CONFIG_SWIOTLB_DYNAMIC
 	struct io_tlb_mem *mem = t->dev->dma_io_tlb_mem;
 	bool can_grow = mem->can_grow;
@@ -702,12 +725,7 @@ static void reclaim_claim_serves_burst(struct kunit *test)
 	mem->can_grow = false;
 #endif
 
-	mutex_lock(&rc->lock);
-	shrink_to_initial(rc);
-	swiotlb_set_watermarks(rc, 0, rc->high_wmark);
-	active_slots = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
-	KUNIT_ASSERT_EQ(test, swiotlb_set_atomic_claim(rc, 0), 0);
-	mutex_unlock(&rc->lock);
+	active_slots = deaf_pool_without_claims(test);
 
 	/* Without claims: full once the active slots are mapped */
 	while (t->nr_maps < MAX_MAPS &&
@@ -718,8 +736,9 @@ static void reclaim_claim_serves_burst(struct kunit *test)
 	test_unmap_all(t);
 
 	mutex_lock(&rc->lock);
-	KUNIT_ASSERT_EQ(test, swiotlb_set_atomic_claim(rc, 1), 0);
+	err = swiotlb_set_atomic_claim(rc, 1);
 	mutex_unlock(&rc->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
 	claims = atomic_long_read(&rc->claim_count);
 
 	/* With claims: twice the active slots, and no mapping fails */
@@ -1173,12 +1192,7 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 	struct reclaim_test *t = test->priv;
 	unsigned long transient, active_slots, mapped = 0;
 
-	mutex_lock(&rc->lock);
-	shrink_to_initial(rc);
-	swiotlb_set_watermarks(rc, 0, rc->high_wmark);
-	active_slots = atomic_long_read(&rc->nr_active) * rc->chunk_slots;
-	KUNIT_ASSERT_EQ(test, swiotlb_set_atomic_claim(rc, 0), 0);
-	mutex_unlock(&rc->lock);
+	active_slots = deaf_pool_without_claims(test);
 	transient = atomic_long_read(&rc->transient_count);
 
 	do {

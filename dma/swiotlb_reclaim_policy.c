@@ -312,10 +312,7 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 		nr = 1;
 		if (runs && !rc->fail_grow)
 			nr = swiotlb_run_length(rc, chunk, want);
-		if (nr > 1)
-			err = swiotlb_grow_run(rc, chunk, nr);
-		else
-			err = swiotlb_grow_chunk(rc, chunk);
+		err = swiotlb_grow_run(rc, chunk, nr);
 		/* -EALREADY: the map path claimed it, which is progress too */
 		if (!err || err == -EALREADY) {
 			progress = true;
