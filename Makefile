@@ -61,7 +61,7 @@ kernel: deps
 INITRAMFS_DEPS := $(TOP)/scripts/build-initramfs.sh $(TOP)/scripts/common.sh \
 	$(TOP)/tests/guest/init $(TOP)/tests/lib.sh \
 	$(TOP)/tests/scenarios $(TOP)/tests/harness $(TOP)/tests/bench \
-	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/* $(TOP)/tests/bench/* $(TOP)/tests/guest/src/*.c) \
+	$(wildcard $(TOP)/tests/scenarios/* $(TOP)/tests/harness/* $(TOP)/tests/bench/* $(TOP)/tests/guest/src/*.c $(TOP)/tests/guest/src/*.h) \
 	$(wildcard /bin/busybox /usr/bin/stress-ng /usr/bin/fio $(TOP)/scripts/arm64-userland.sh \
 		$(if $(filter $(BUILD),$(ABUILD)),,$(ABUILD)/sysroot/.stamp)) \
 	$(wildcard $(KTREE)/tools/testing/selftests/dma/dma_map_benchmark.c \

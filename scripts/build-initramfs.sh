@@ -68,11 +68,14 @@ if [ ! -x "$TOOLS/dma_map_benchmark" ] || [ "$BENCH_SRC" -nt "$TOOLS/dma_map_ben
 		die "dma_map_benchmark does not build with -I include/uapi -I include"
 fi
 
-# Our own guest helpers: tests/guest/src/NAME.c -> /usr/bin/NAME (static).
+# Our own guest helpers: tests/guest/src/NAME.c -> /usr/bin/NAME (static);
+# a change to a shared header there rebuilds them all.
 for src in "$TOP"/tests/guest/src/*.c; do
 	[ -f "$src" ] || continue
 	bin="$TOOLS/$(basename "$src" .c)"
-	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+	newer_hdr=
+	[ -x "$bin" ] && newer_hdr=$(find "$TOP/tests/guest/src" -name '*.h' -newer "$bin")
+	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ -n "$newer_hdr" ]; then
 		info "building $(basename "$bin") (static) from ${src#"$TOP"/}"
 		"$CC_GUEST" -static -O2 -Wall -Werror -o "$bin" "$src" || die "guest helper ${src#"$TOP"/} does not build"
 	fi

@@ -60,6 +60,8 @@ struct pin_longterm_test {
 #define PIN_LONGTERM_TEST_READ		_IOW('g', 9, uint64_t)
 #define PIN_LONGTERM_TEST_FLAG_USE_WRITE	1
 
+#include "guest-mem.h"
+
 static unsigned long rstart, rend;
 static FILE *state;
 static int pagemap_fd = -1;
@@ -88,66 +90,6 @@ static void put(const char *key, unsigned long val)
 	fflush(stdout);
 }
 
-static unsigned long memfree_kb(void)
-{
-	char line[256];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		die("/proc/meminfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* Pattern of page @idx of the held memory: tied to the page, not its frame */
-static uint64_t pattern(unsigned long idx, unsigned long word)
-{
-	return (0x9e3779b97f4a7c15ULL * (idx + 1)) ^ (word * 0xbf58476d1ce4e5b9ULL);
-}
-
-static void fill_page(char *p, unsigned long idx)
-{
-	uint64_t *w = (uint64_t *)p;
-	unsigned long i;
-
-	for (i = 0; i < PAGE / 8; i++)
-		w[i] = pattern(idx, i);
-}
-
-static int page_ok(const char *p, unsigned long idx)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	unsigned long i;
-
-	for (i = 0; i < PAGE / 8; i++)
-		if (w[i] != pattern(idx, i))
-			return 0;
-	return 1;
-}
-
-/*
- * Frames of @n pages at @addr: @pfn[i] is 0 for a page that is not present.
- */
-static void frames(const char *addr, unsigned long n, uint64_t *pfn)
-{
-	off_t off = ((uintptr_t)addr / PAGE) * sizeof(uint64_t);
-	unsigned long i;
-
-	if (pread(pagemap_fd, pfn, n * sizeof(uint64_t), off) !=
-	    (ssize_t)(n * sizeof(uint64_t)))
-		die("pagemap read: %s", strerror(errno));
-	for (i = 0; i < n; i++) {
-		if (!(pfn[i] >> 63))
-			pfn[i] = 0;
-		else
-			pfn[i] &= (1ULL << 55) - 1;
-	}
-}
-
 static int in_region(uint64_t pfn)
 {
 	return pfn >= rstart && pfn < rend;
@@ -167,7 +109,7 @@ static unsigned long count_in_region(const char *addr, unsigned long n,
 	for (done = 0; done < n; done += STEP_PAGES) {
 		unsigned long m = n - done < STEP_PAGES ? n - done : STEP_PAGES;
 
-		frames(addr + done * PAGE, m, pfn);
+		pagemap_frames(pagemap_fd, addr + done * PAGE, m, pfn);
 		for (i = 0; i < m; i++) {
 			if (!pfn[i])
 				die("page %lu has no frame number in pagemap (not root, or not present)",

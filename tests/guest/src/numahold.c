@@ -60,6 +60,8 @@
 #define MPOL_DEFAULT	0
 #define MPOL_BIND	2
 
+#include "guest-mem.h"
+
 static char *steps[MAX_STEPS];
 static unsigned long nsteps;	/* steps allocated, mapped or not */
 static unsigned long rstart, rend;
@@ -83,52 +85,12 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t pattern(unsigned long idx, unsigned long word)
-{
-	return (0x9e3779b97f4a7c15ULL * (idx + 1)) ^ (word * 0xbf58476d1ce4e5b9ULL);
-}
-
-static void fill_page(char *p, unsigned long idx)
-{
-	uint64_t *w = (uint64_t *)p;
-	unsigned long i;
-
-	for (i = 0; i < PAGE / 8; i++)
-		w[i] = pattern(idx, i);
-}
-
-static int page_ok(const char *p, unsigned long idx)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	unsigned long i;
-
-	for (i = 0; i < PAGE / 8; i++)
-		if (w[i] != pattern(idx, i))
-			return 0;
-	return 1;
-}
-
 static double now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static unsigned long memfree_kb(void)
-{
-	char line[256];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		die("/proc/meminfo: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* Free pages of zone @zone of node @node that are not lent swiotlb pages */
@@ -194,25 +156,12 @@ static void alloc_step(void)
 	steps[nsteps++] = p;
 }
 
-/* Frames of a step's pages; 0 for a page not present */
-static void step_frames(const char *p, uint64_t *pfn)
-{
-	off_t off = ((uintptr_t)p / PAGE) * sizeof(uint64_t);
-	unsigned long i;
-
-	if (pread(pagemap_fd, pfn, STEP_PAGES * sizeof(uint64_t), off) !=
-	    (ssize_t)(STEP_PAGES * sizeof(uint64_t)))
-		die("pagemap read: %s", strerror(errno));
-	for (i = 0; i < STEP_PAGES; i++)
-		pfn[i] = (pfn[i] >> 63) ? pfn[i] & ((1ULL << 55) - 1) : 0;
-}
-
 static unsigned long step_in_region(const char *p)
 {
 	uint64_t pfn[STEP_PAGES];
 	unsigned long i, n = 0;
 
-	step_frames(p, pfn);
+	pagemap_frames(pagemap_fd, p, STEP_PAGES, pfn);
 	for (i = 0; i < STEP_PAGES; i++) {
 		if (!pfn[i])
 			die("a held page has no frame number in pagemap (not root?)");
