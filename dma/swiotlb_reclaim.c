@@ -1343,6 +1343,7 @@ static int __init swiotlb_reclaim_lend_init(void)
 	/* The worker fills the standby */
 	if (wq && rc->standby_target)
 		queue_work(wq, &rc->grow_work);
+	swiotlb_keep_evacuated(rc);
 	swiotlb_arm_evacuate(rc);
 	if (wq) {
 		/*

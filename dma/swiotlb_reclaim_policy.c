@@ -471,6 +471,21 @@ out:
 }
 
 /**
+ * swiotlb_keep_evacuated() - have the page allocator leave free chunks whole
+ * @rc:		Lending state; rc->zone is set.
+ *
+ * While movable allocations prefer lent pages, the wholly free chunks
+ * evacuate_work made would be the next they split, its own migration
+ * targets first. The page allocator leaves rc->evacuate_target wholly free
+ * lent chunks (a pageblock each) whole instead, until ordinary memory is
+ * used up.
+ */
+void swiotlb_keep_evacuated(struct io_tlb_reclaim *rc)
+{
+	swiotlb_reserve_free_pageblocks(rc->zone, rc->evacuate_target);
+}
+
+/**
  * swiotlb_arm_evacuate() - queue evacuate_work for its next look
  * @rc:		Lending state.
  */
@@ -504,8 +519,10 @@ static bool swiotlb_zone_has_room(struct zone *zone)
  * lent memory and fewer than rc->evacuate_target lent chunks are wholly
  * free, this migrates the pages out of the lent chunk that holds the
  * fewest among a few sampled, one chunk per call. The pages land in
- * ordinary memory: movable allocations prefer lent pages only while those
- * are over half of the zone's free memory, which a full lent area is not.
+ * ordinary memory or in partly used lent chunks: movable allocations prefer
+ * lent pages only while those are over half of the zone's free memory,
+ * and even then split a wholly free lent chunk only while more than
+ * rc->evacuate_target are left (swiotlb_keep_evacuated()).
  *
  * Return: %true if a chunk was emptied.
  */
@@ -711,6 +728,8 @@ int swiotlb_set_evacuate(struct io_tlb_reclaim *rc, unsigned long val)
 		return -EINVAL;
 	}
 	rc->evacuate_target = val;
+	if (rc->zone)
+		swiotlb_keep_evacuated(rc);
 	swiotlb_arm_evacuate(rc);
 	return 0;
 }

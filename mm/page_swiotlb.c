@@ -297,33 +297,40 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
 /**
  * swiotlb_free_pageblocks() - count the lent pageblocks a claim could take
  * @zone: the zone swiotlb's lent pageblocks are in
- * @max: stop counting here
+ * @max: the most the caller wants to know about
  *
- * Counts the wholly free lent pageblocks on the free lists, which is what
- * swiotlb_claim_free_pageblock() can take, in at most @max list steps.
+ * The wholly free lent pageblocks on the free lists are what
+ * swiotlb_claim_free_pageblock() can take. The allocator counts them as it
+ * puts entries of pageblock_order or more on the MIGRATE_SWIOTLB free
+ * lists and takes them off.
  *
- * Context: Any context; takes the zone lock.
+ * Context: Any context. Without the zone lock the count may be stale by
+ * the time the caller acts on it; a claim rechecks under the lock.
  * Return: their number, or @max if there are at least that many.
  */
 unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max)
 {
-	unsigned long flags, count = 0;
-	unsigned int order;
-	struct page *page;
+	return min(READ_ONCE(zone->nr_free_swiotlb_blocks), max);
+}
 
-	spin_lock_irqsave(&zone->lock, flags);
-	for (order = pageblock_order; order < NR_PAGE_ORDERS; order++) {
-		list_for_each_entry(page,
-				    &zone->free_area[order].free_list[MIGRATE_SWIOTLB],
-				    buddy_list) {
-			count += 1UL << (order - pageblock_order);
-			if (count >= max)
-				goto out;
-		}
-	}
-out:
-	spin_unlock_irqrestore(&zone->lock, flags);
-	return min(count, max);
+/**
+ * swiotlb_reserve_free_pageblocks() - keep wholly free lent pageblocks whole
+ * @zone: the zone swiotlb's lent pageblocks are in
+ * @nr: how many of them movable allocations should leave whole
+ *
+ * Movable allocations are served from lent pages first while those are
+ * more than half of the zone's free memory. With a reserve they fill partly
+ * used lent pageblocks first and split a wholly free one only while more
+ * than @nr are left, so that the DMA map path finds @nr pageblocks to
+ * claim without migration. Once ordinary memory is used up, movable
+ * allocations take the reserved pageblocks too: the reserve never makes
+ * an allocation fail.
+ *
+ * Context: Any context.
+ */
+void swiotlb_reserve_free_pageblocks(struct zone *zone, unsigned long nr)
+{
+	WRITE_ONCE(zone->swiotlb_blocks_reserve, nr);
 }
 
 /**

@@ -87,6 +87,27 @@ static void lend_range(struct kunit *test, struct swiotlb_range *r)
 }
 
 /*
+ * zone->nr_free_swiotlb_blocks against a walk of the free lists, under the
+ * zone lock so that both see the same lists.
+ */
+static bool free_blocks_counted_right(struct zone *zone)
+{
+	unsigned long flags, walked = 0, counted;
+	unsigned int order;
+	struct page *page;
+
+	spin_lock_irqsave(&zone->lock, flags);
+	for (order = pageblock_order; order < NR_PAGE_ORDERS; order++)
+		list_for_each_entry(page,
+				    &zone->free_area[order].free_list[MIGRATE_SWIOTLB],
+				    buddy_list)
+			walked += 1UL << (order - pageblock_order);
+	counted = zone->nr_free_swiotlb_blocks;
+	spin_unlock_irqrestore(&zone->lock, flags);
+	return walked == counted;
+}
+
+/*
  * The watermark tests below need a zone whose ordinary free memory is short
  * while lent pages are still free. Rather than use up memory, they move one
  * of the zone's watermarks there for a moment: @extra pages below what is
@@ -195,12 +216,14 @@ static void page_swiotlb_counters_exact(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, range_is_swiotlb(&r));
 		KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base + r.nr_pages);
 		KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base + r.nr_pages);
+		KUNIT_EXPECT_TRUE(test, free_blocks_counted_right(r.zone));
 
 		KUNIT_ASSERT_EQ(test, swiotlb_take_pageblocks(r.pfn, r.nr_pages,
 							      GFP_KERNEL), 0);
 		KUNIT_EXPECT_TRUE(test, range_is_swiotlb(&r));
 		KUNIT_EXPECT_EQ(test, free_swiotlb_pages(r.zone), base);
 		KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(), lent_base);
+		KUNIT_EXPECT_TRUE(test, free_blocks_counted_right(r.zone));
 	}
 
 	KUNIT_ASSERT_EQ(test, swiotlb_lend_pageblocks(r.pfn, r.nr_pages), 0);
@@ -678,6 +701,118 @@ static void page_swiotlb_claim_keeps_min_wmark(struct kunit *test)
 	return_range(test, &r);
 }
 
+/* Free lent pages the allocator would serve first, less half the free pages */
+static long lent_first_margin(struct zone *zone)
+{
+	return (long)zone_page_state_snapshot(zone, NR_FREE_SWIOTLB_PAGES) -
+	       (long)zone_page_state_snapshot(zone, NR_FREE_PAGES) / 2;
+}
+
+static void free_page_list(struct list_head *list, unsigned int order)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		__free_pages(page, order);
+	}
+}
+
+/* Allocate @nr movable pages onto @list; return how many are lent pages */
+static unsigned long alloc_movable(struct kunit *test, struct list_head *list,
+				   unsigned long nr)
+{
+	/* No reclaim, no compaction: only the allocator's choice counts */
+	const gfp_t gfp = (GFP_HIGHUSER_MOVABLE & ~__GFP_RECLAIM) | __GFP_NOWARN;
+	unsigned long in_lent = 0;
+	struct page *page;
+
+	while (nr--) {
+		page = alloc_page(gfp);
+		/* No assert: the caller gives the memory it holds back */
+		KUNIT_EXPECT_NOT_NULL(test, page);
+		if (!page)
+			break;
+		list_add(&page->lru, list);
+		if (is_migrate_swiotlb_page(page))
+			in_lent++;
+	}
+	return in_lent;
+}
+
+/*
+ * While movable allocations are served from lent pages first, they use up
+ * partly used lent pageblocks and leave zone->swiotlb_blocks_reserve wholly
+ * free ones whole, so the map path can still claim them. Above the reserve
+ * they split whole ones as before. Ordinary memory is held (unmovable, no
+ * reclaim) until lent pages are served first with room to spare.
+ */
+static void page_swiotlb_lent_first_keeps_reserve(struct kunit *test)
+{
+	const gfp_t hold_gfp = (GFP_KERNEL & ~__GFP_RECLAIM) | __GFP_NOWARN;
+	unsigned long saved, whole, partial, nr, in_lent, whole_after;
+	LIST_HEAD(held_blocks);
+	LIST_HEAD(held_pages);
+	LIST_HEAD(movable);
+	struct swiotlb_range r;
+	struct zone *zone;
+	struct page *page;
+
+	lend_range(test, &r);
+	zone = r.zone;
+	saved = READ_ONCE(zone->swiotlb_blocks_reserve);
+	whole = swiotlb_free_pageblocks(zone, ULONG_MAX);
+	partial = free_swiotlb_pages(zone) - whole * pageblock_nr_pages;
+	/* Every partly used lent page, then two pageblocks' worth */
+	nr = partial + 2 * pageblock_nr_pages;
+
+	/* Both phases stay above half of the zone's free pages */
+	while (lent_first_margin(zone) <= (long)(nr + 2 * pageblock_nr_pages)) {
+		page = alloc_pages(hold_gfp, pageblock_order);
+		if (page) {
+			list_add(&page->lru, &held_blocks);
+			continue;
+		}
+		page = alloc_page(hold_gfp);
+		if (!page)
+			break;
+		list_add(&page->lru, &held_pages);
+	}
+	KUNIT_EXPECT_GT_MSG(test, lent_first_margin(zone),
+			    (long)(nr + 2 * pageblock_nr_pages),
+			    "could not hold ordinary memory down to the lent pages");
+	if (lent_first_margin(zone) <= (long)(nr + 2 * pageblock_nr_pages))
+		goto out;
+
+	whole = swiotlb_free_pageblocks(zone, ULONG_MAX);
+	swiotlb_reserve_free_pageblocks(zone, whole);
+	in_lent = alloc_movable(test, &movable, nr);
+	drain_all_pages(zone);
+	whole_after = swiotlb_free_pageblocks(zone, ULONG_MAX);
+	KUNIT_EXPECT_GE_MSG(test, whole_after, whole,
+			    "a reserved whole lent pageblock was split (%lu of %lu movable pages were lent pages)",
+			    in_lent, nr);
+	KUNIT_EXPECT_TRUE(test, free_blocks_counted_right(zone));
+
+	/* Two above the reserve: lent pages are still served first */
+	swiotlb_reserve_free_pageblocks(zone, whole_after - 2);
+	in_lent = alloc_movable(test, &movable, 2 * pageblock_nr_pages);
+	KUNIT_EXPECT_LT_MSG(test, swiotlb_free_pageblocks(zone, ULONG_MAX),
+			    whole_after,
+			    "no whole lent pageblock above the reserve was used (%lu lent pages)",
+			    in_lent);
+	KUNIT_EXPECT_GE(test, swiotlb_free_pageblocks(zone, ULONG_MAX),
+			whole_after - 2);
+	KUNIT_EXPECT_TRUE(test, free_blocks_counted_right(zone));
+
+out:
+	swiotlb_reserve_free_pageblocks(zone, saved);
+	free_page_list(&movable, 0);
+	free_page_list(&held_pages, 0);
+	free_page_list(&held_blocks, pageblock_order);
+	return_range(test, &r);
+}
+
 static struct kunit_case page_swiotlb_cases[] = {
 	KUNIT_CASE(page_swiotlb_counters_exact),
 	KUNIT_CASE(page_swiotlb_bad_ranges),
@@ -693,6 +828,7 @@ static struct kunit_case page_swiotlb_cases[] = {
 	KUNIT_CASE_SLOW(page_swiotlb_movable_uses_lent),
 	KUNIT_CASE_SLOW(page_swiotlb_unmovable_never),
 	KUNIT_CASE_SLOW(page_swiotlb_take_moves_data),
+	KUNIT_CASE_SLOW(page_swiotlb_lent_first_keeps_reserve),
 	{}
 };
 
