@@ -90,6 +90,15 @@
  * again like any other. grow_work takes wholly free chunks off the free
  * lists the same way (swiotlb_grow_free_chunk()), under rc->lock, and
  * zeroes and shares them before activating them as any grow does.
+ *
+ * Withheld chunks: from boot until they are lent, the chunks that are not
+ * initially active are reserved memory with their slots withdrawn, set in
+ * rc->withheld. Boot lends only the first SWIOTLB_LEND_AT_BOOT of them;
+ * lend_work lends the rest (swiotlb_reclaim_lend_init()). A withheld chunk
+ * is in no state the workers act on: swiotlb_chunk_is_lent() is false for
+ * it, so grow, standby and evacuation never pick it, shrink only looks at
+ * active chunks, and swiotlb_lent_chunks() does not count it. Claims take
+ * pageblocks off the free lists, where a withheld chunk's pages are not.
  */
 
 #define pr_fmt(fmt) "swiotlb: " fmt
@@ -106,6 +115,7 @@
 #include <linux/page-swiotlb.h>
 #include <linux/sched/clock.h>
 #include <linux/set_memory.h>
+#include <linux/sizes.h>
 #include <linux/swiotlb.h>
 #include <linux/workqueue.h>
 #include <kunit/static_stub.h>
@@ -147,10 +157,26 @@
  * any; such guests want "swiotlb_standby=" or a larger "swiotlb=".
  */
 #define SWIOTLB_STANDBY_COCO		4
+/*
+ * Withheld chunks boot lends at core_initcall, at most: lending costs about
+ * 30 instructions a page (every struct page goes to the free lists), so a
+ * bounded part keeps boot flat in the size of the region, as deferred
+ * struct page initialisation does for RAM. lend_work lends the rest in the
+ * background. 64 MiB is there at once for a small machine, which may need
+ * the memory to unpack the initramfs before lend_work has run.
+ */
+#define SWIOTLB_LEND_AT_BOOT		SZ_64M
+/*
+ * Most lend_work lends under rc->lock in one go: about 0.3 ms under TCG,
+ * as long as grow_work may have to wait for it.
+ */
+#define SWIOTLB_LEND_RUN		SZ_32M
 
 static unsigned int swiotlb_overprovision = 1;
 /* "swiotlb_standby=": chunks, or -1 for the default */
 static long swiotlb_standby = -1;
+
+static void swiotlb_lend_work(struct work_struct *work);
 
 struct io_tlb_reclaim swiotlb_default_reclaim = {
 	.lock = __MUTEX_INITIALIZER(swiotlb_default_reclaim.lock),
@@ -163,6 +189,8 @@ struct io_tlb_reclaim swiotlb_default_reclaim = {
 						    swiotlb_evacuate_work,
 						    TIMER_DEFERRABLE),
 	.evacuate_target = SWIOTLB_EVACUATE_MIN,
+	.lend_work = __WORK_INITIALIZER(swiotlb_default_reclaim.lend_work,
+					swiotlb_lend_work),
 };
 
 /**
@@ -391,10 +419,11 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	pool->active_chunks = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->lost = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->standby = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
+	rc->withheld = memblock_alloc(bitmap_bytes, SMP_CACHE_BYTES);
 	rc->retry_after = memblock_alloc(nr_chunks * sizeof(long),
 					 SMP_CACHE_BYTES);
 	if (!pool->active_chunks || !rc->lost || !rc->standby ||
-	    !rc->retry_after) {
+	    !rc->withheld || !rc->retry_after) {
 		pr_warn("swiotlb_overprovision: no memory for chunk state; the whole region stays active\n");
 		pool->active_chunks = NULL;
 		/* Allocated raw, it is all in use now */
@@ -416,11 +445,15 @@ void __init swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 	for_each_set_bit(i, pool->active_chunks, nr_chunks)
 		memset(pool->vaddr + i * (chunk_slots << IO_TLB_SHIFT), 0,
 		       chunk_slots << IO_TLB_SHIFT);
-	for (i = 0; i < nr_chunks; i++)
-		if (!test_bit(i, pool->active_chunks))
-			swiotlb_withdraw_slots(pool, i * chunk_slots, chunk_slots);
+	for (i = 0; i < nr_chunks; i++) {
+		if (test_bit(i, pool->active_chunks))
+			continue;
+		swiotlb_withdraw_slots(pool, i * chunk_slots, chunk_slots);
+		set_bit(i, rc->withheld);
+	}
 
 	rc->nr_initial = nr_initial;
+	rc->nr_withheld = nr_chunks - nr_initial;
 	atomic_long_set(&rc->nr_active, nr_initial);
 	rc->shrink_delay_ms = SWIOTLB_SHRINK_DELAY_MS;
 	rc->evacuate_target = clamp(SWIOTLB_EVACUATE_PER_INITIAL * nr_initial,
@@ -912,7 +945,8 @@ int swiotlb_lend_standby_chunk(struct io_tlb_reclaim *rc)
 unsigned long swiotlb_lent_chunks(struct io_tlb_reclaim *rc)
 {
 	long lent = rc->nr_chunks - atomic_long_read(&rc->nr_active) -
-		    READ_ONCE(rc->nr_lost) - atomic_long_read(&rc->nr_standby);
+		    READ_ONCE(rc->nr_lost) - atomic_long_read(&rc->nr_standby) -
+		    READ_ONCE(rc->nr_withheld);
 
 	return max(lent, 0L);
 }
@@ -1095,7 +1129,7 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
  *
  * A lent chunk is taken back first (its pages migrated); an active one
  * must have no slot in use and is retired as swiotlb_retire_chunk() does;
- * a standby chunk is already swiotlb's.
+ * a standby chunk is already swiotlb's, a withheld one is still reserved.
  * The chunk is then made private in a CoCo guest and its pages become
  * ordinary free MIGRATE_MOVABLE memory. It is counted as lost from then on,
  * out of swiotlb's use.
@@ -1116,6 +1150,13 @@ VISIBLE_IF_KUNIT int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
 	if (test_and_clear_bit(chunk, rc->standby)) {
 		/* Cleared here, the chunk is ours and no claim's */
 		atomic_long_dec(&rc->nr_standby);
+	} else if (test_bit(chunk, rc->withheld)) {
+		/* Never lent: owned as if taken back once it is adopted */
+		err = swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
+		if (err)
+			return err;
+		clear_bit(chunk, rc->withheld);
+		WRITE_ONCE(rc->nr_withheld, rc->nr_withheld - 1);
 	} else if (!test_bit(chunk, rc->pool->active_chunks)) {
 		err = swiotlb_take_pageblocks(pfn, pageblock_nr_pages,
 					      GFP_KERNEL | __GFP_NOWARN);
@@ -1169,7 +1210,11 @@ bool __init swiotlb_reclaim_exit(struct io_tlb_pool *pool)
 	if (wq) {
 		/* A kick that saw the workqueue is done with it after this */
 		synchronize_rcu();
-		/* Neither work queues itself again without rc->wq */
+		/*
+		 * No work queues itself or another one without rc->wq; what
+		 * lend_work left withheld is released below
+		 */
+		cancel_work_sync(&rc->lend_work);
 		cancel_delayed_work_sync(&rc->shrink_work);
 		cancel_delayed_work_sync(&rc->evacuate_work);
 		cancel_work_sync(&rc->grow_work);
@@ -1192,6 +1237,7 @@ bool __init swiotlb_reclaim_exit(struct io_tlb_pool *pool)
 	memblock_free_late(__pa(pool->active_chunks), bitmap_bytes);
 	memblock_free_late(__pa(rc->lost), bitmap_bytes);
 	memblock_free_late(__pa(rc->standby), bitmap_bytes);
+	memblock_free_late(__pa(rc->withheld), bitmap_bytes);
 	memblock_free_late(__pa(rc->retry_after), rc->nr_chunks * sizeof(long));
 	pool->active_chunks = NULL;
 	pool->reclaim = NULL;
@@ -1282,29 +1328,125 @@ static unsigned long swiotlb_lend_withheld_run(struct io_tlb_reclaim *rc,
 }
 
 /*
+ * Lend the first run of withheld chunks, at most @max of them, or keep them
+ * active if they cannot be lent (swiotlb_lend_withheld_chunk()). rc->lock
+ * is held. Returns the chunks handled, 0 once none is withheld, and adds
+ * those kept active to *@kept.
+ */
+static unsigned long swiotlb_lend_withheld(struct io_tlb_reclaim *rc,
+					   unsigned long max, bool can_lend,
+					   unsigned long *kept)
+{
+	unsigned long first, end;
+
+	lockdep_assert_held(&rc->lock);
+
+	first = find_first_bit(rc->withheld, rc->nr_chunks);
+	if (first >= rc->nr_chunks)
+		return 0;
+	end = find_next_zero_bit(rc->withheld,
+				 min(rc->nr_chunks, first + max), first);
+	*kept += swiotlb_lend_withheld_run(rc, first, end - first, can_lend);
+	/*
+	 * Only now: a chunk is never counted as lent before it is. A claim may
+	 * have activated one of them already; swiotlb_lent_chunks() is a
+	 * snapshot and clamps the moment both count it.
+	 */
+	bitmap_clear(rc->withheld, first, end - first);
+	WRITE_ONCE(rc->nr_withheld, rc->nr_withheld - (end - first));
+	return end - first;
+}
+
+/* Chunks in @bytes of the region, at least one */
+static unsigned long swiotlb_bytes_to_chunks(struct io_tlb_reclaim *rc,
+					     unsigned long bytes)
+{
+	return max(1UL, bytes >> rc->pool->chunk_shift);
+}
+
+/*
+ * lend_work: lend the chunks boot left withheld, one run of at most
+ * SWIOTLB_LEND_RUN per execution, under rc->lock.
+ *
+ * rc->wq runs one work item at a time, so a loop here would hold grow_work
+ * off until every chunk is lent. Instead each execution queues itself
+ * again behind whatever was queued meanwhile: grow_work waits for one run
+ * at most, and claims, which take no rc->lock, not at all. Every chunk the
+ * workers may touch is lent or active already (see "Withheld chunks" at
+ * the top of this file), so nothing needs the rest to be lent first.
+ *
+ * swiotlb_reclaim_exit() clears rc->wq under rc->lock and then cancels this
+ * work: a run that sees rc->wq set queues itself before that cancel, one
+ * that sees it clear stops, and the exit releases what is still withheld.
+ */
+static void swiotlb_lend_work(struct work_struct *work)
+{
+	struct io_tlb_reclaim *rc = container_of(work, struct io_tlb_reclaim,
+						 lend_work);
+	unsigned long lent, kept;
+	u64 start = local_clock(), ns, wall;
+
+	mutex_lock(&rc->lock);
+	if (!rc->wq || !rc->nr_withheld) {
+		mutex_unlock(&rc->lock);
+		return;
+	}
+	swiotlb_lend_withheld(rc, swiotlb_bytes_to_chunks(rc, SWIOTLB_LEND_RUN),
+			      true, &rc->lend_kept);
+	rc->lend_ns += local_clock() - start;
+	if (rc->nr_withheld) {
+		queue_work(rc->wq, &rc->lend_work);
+		mutex_unlock(&rc->lock);
+		return;
+	}
+	/* The standby may have wanted more chunks than boot had lent */
+	if (atomic_long_read(&rc->nr_standby) < rc->standby_target)
+		queue_work(rc->wq, &rc->grow_work);
+	kept = rc->lend_kept;
+	lent = rc->lend_deferred - kept;
+	ns = rc->lend_ns;
+	wall = local_clock() - rc->lend_queued;
+	mutex_unlock(&rc->lock);
+
+	if (kept)
+		pr_warn("swiotlb_overprovision: could not lend %lu of %lu chunks; they stay active\n",
+			kept, lent + kept);
+	pr_info("swiotlb_overprovision: lent %lu MiB more to the page allocator in %llu us, in the background (done %llu ms after the boot part)\n",
+		(lent * rc->chunk_slots << IO_TLB_SHIFT) >> 20,
+		div_u64(ns, NSEC_PER_USEC), div_u64(wall, NSEC_PER_MSEC));
+}
+
+/*
  * Lend the withheld chunks as soon as the page allocator and workqueues are
  * up, as CMA does with its areas: before the initramfs is unpacked, which
- * may need the memory on a small machine.
+ * may need the memory on a small machine. Only the first
+ * SWIOTLB_LEND_AT_BOOT of them are lent here; lend_work lends the rest.
  *
- * From here on the page allocator accounts for the whole region: lent
- * chunks are its free pages, active ones are pages swiotlb holds, as if
- * allocated. So MemTotal and the zone's managed pages (and with them
- * min_free_kbytes, the watermarks and lowmem_reserve, which
- * init_per_zone_wmark_min() computes at postcore_initcall) are what they
- * are now, and never change when chunks are taken back or lent again.
+ * From here on the page allocator accounts for the region as it is lent:
+ * lent chunks are its free pages, active ones are pages swiotlb holds, as
+ * if allocated, withheld ones are not its memory yet. MemTotal and the
+ * zone's managed pages grow by each chunk lend_work lends, and then never
+ * change when chunks are taken back or lent again. min_free_kbytes and
+ * lowmem_reserve, which init_per_zone_wmark_min() computes at
+ * postcore_initcall, count what was lent by then; the watermarks are
+ * recomputed from min_free_kbytes with each lent run.
+ *
+ * Everything set up here holds while chunks are still withheld (see
+ * "Withheld chunks" at the top of this file): the workers, claims and the
+ * standby only ever see lent and active chunks, and lend_work, queued
+ * last, needs only rc->wq, which exists as long as it may run.
  */
 static int __init swiotlb_reclaim_lend_init(void)
 {
 	struct io_tlb_reclaim *rc = &swiotlb_default_reclaim;
 	struct io_tlb_pool *pool = rc->pool;
-	unsigned long chunk, pfn, to_lend, kept = 0, run = 0;
+	unsigned long chunk, budget, nr, to_lend, deferred, kept = 0, lent = 0;
 	struct workqueue_struct *wq;
 	/* The clocksource may still be jiffies here: sched_clock is finer */
 	u64 start = local_clock();
 
 	if (!pool || pool->reclaim != rc)
 		return 0;
-	to_lend = rc->nr_chunks - rc->nr_initial;
 
 	wq = alloc_workqueue("swiotlb_reclaim", WQ_UNBOUND | WQ_MEM_RECLAIM, 1);
 
@@ -1318,28 +1460,28 @@ static int __init swiotlb_reclaim_lend_init(void)
 	kmemleak_free_part_phys(pool->start, pool->end - pool->start);
 
 	mutex_lock(&rc->lock);
-	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
-		pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
-		if (!test_bit(chunk, pool->active_chunks)) {
-			run++;
-			continue;
-		}
-		/* Without a worker nothing could take a chunk back */
-		if (run)
-			kept += swiotlb_lend_withheld_run(rc, chunk - run, run, wq);
-		run = 0;
-		/* A chunk that stays reserved is refused by lending */
-		swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
+	/* A chunk that stays reserved is refused by lending */
+	for_each_set_bit(chunk, pool->active_chunks, rc->nr_chunks)
+		swiotlb_adopt_reserved_pageblocks(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)),
+						  pageblock_nr_pages);
+	/* Without a worker nothing could take a chunk back: keep them all */
+	budget = wq ? swiotlb_bytes_to_chunks(rc, SWIOTLB_LEND_AT_BOOT) :
+		 rc->nr_chunks;
+	while (budget && (nr = swiotlb_lend_withheld(rc, budget, wq, &kept))) {
+		budget -= nr;
+		lent += nr;
 	}
-	if (run)
-		kept += swiotlb_lend_withheld_run(rc, chunk - run, run, wq);
+	to_lend = lent;
+	lent -= kept;
+
 	WRITE_ONCE(rc->wq, wq);
 	rc->zone = page_zone(pfn_to_page(PHYS_PFN(pool->start)));
 	if (swiotlb_standby < 0)
 		swiotlb_standby = swiotlb_claim_needs_standby() ?
 				  SWIOTLB_STANDBY_COCO : 0;
+	/* lend_work lends the withheld chunks for the standby too */
 	rc->standby_target = min_t(unsigned long, swiotlb_standby,
-				   swiotlb_lent_chunks(rc));
+				   swiotlb_lent_chunks(rc) + rc->nr_withheld);
 	/* The worker fills the standby */
 	if (wq && rc->standby_target)
 		queue_work(wq, &rc->grow_work);
@@ -1353,14 +1495,23 @@ static int __init swiotlb_reclaim_lend_init(void)
 		 */
 		smp_store_release(&rc->claim_enabled, 1);
 	}
+	deferred = rc->nr_withheld;
+	if (deferred) {
+		rc->lend_deferred = deferred;
+		rc->lend_queued = local_clock();
+		queue_work(wq, &rc->lend_work);
+	}
 	mutex_unlock(&rc->lock);
 
 	if (kept)
 		pr_warn("swiotlb_overprovision: could not lend %lu of %lu chunks; they stay active\n",
 			kept, to_lend);
 	pr_info("swiotlb_overprovision: lent %lu MiB to the page allocator in %llu us\n",
-		((to_lend - kept) * rc->chunk_slots << IO_TLB_SHIFT) >> 20,
+		(lent * rc->chunk_slots << IO_TLB_SHIFT) >> 20,
 		div_u64(local_clock() - start, NSEC_PER_USEC));
+	if (deferred)
+		pr_info("swiotlb_overprovision: lending %lu MiB more in the background\n",
+			(deferred * rc->chunk_slots << IO_TLB_SHIFT) >> 20);
 	if (rc->standby_target)
 		pr_info("swiotlb_overprovision: keeping %lu chunks (%lu MiB) on standby for bursts\n",
 			rc->standby_target,

@@ -73,6 +73,14 @@
  * @evacuate_count: Chunks emptied by evacuate_work.
  * @evacuate_pages: Pages it migrated out of them.
  * @evacuate_work: Empties a lent chunk now and then while memory has room.
+ * @withheld:	Chunks reserved since boot and not lent yet: neither active
+ *		nor lent, their slots withdrawn. Changed under @lock.
+ * @nr_withheld: Chunks in @withheld. Written under @lock, read locklessly.
+ * @lend_deferred: Chunks boot left to @lend_work.
+ * @lend_kept:	Chunks of those that could not be lent and are active.
+ * @lend_ns:	Time @lend_work spent lending.
+ * @lend_queued: local_clock() when boot queued @lend_work.
+ * @lend_work:	Lends the chunks boot left withheld, a run at a time.
  * @lock:	Serialises growing, shrinking and watermark updates.
  * @grow_work:	Takes chunks back; kicked from the map path.
  * @shrink_work: Periodic check for chunks to lend again.
@@ -121,6 +129,13 @@ struct io_tlb_reclaim {
 	atomic_long_t evacuate_count;
 	atomic_long_t evacuate_pages;
 	struct delayed_work evacuate_work;
+	unsigned long *withheld;
+	unsigned long nr_withheld;
+	unsigned long lend_deferred;
+	unsigned long lend_kept;
+	u64 lend_ns;
+	u64 lend_queued;
+	struct work_struct lend_work;
 	struct mutex lock;	/* grow, shrink, watermarks */
 	struct work_struct grow_work;
 	struct delayed_work shrink_work;

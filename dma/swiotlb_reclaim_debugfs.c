@@ -147,6 +147,17 @@ static int swiotlb_lost_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_lost_fops, swiotlb_lost_get, NULL, "%llu\n");
 
+/* Slots of chunks lend_work has not lent yet: 0 once boot lending is done */
+static int swiotlb_withheld_get(void *data, u64 *val)
+{
+	struct io_tlb_reclaim *rc = data;
+
+	*val = (u64)READ_ONCE(rc->nr_withheld) * rc->chunk_slots;
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(swiotlb_withheld_fops, swiotlb_withheld_get, NULL,
+			 "%llu\n");
+
 static int swiotlb_counter_get(void *data, u64 *val)
 {
 	*val = atomic_long_read(data);
@@ -171,6 +182,8 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 			    &swiotlb_free_fops);
 	debugfs_create_file("io_tlb_lost_nslabs", 0400, dir, rc,
 			    &swiotlb_lost_fops);
+	debugfs_create_file("io_tlb_withheld_nslabs", 0400, dir, rc,
+			    &swiotlb_withheld_fops);
 	debugfs_create_file("io_tlb_grow_count", 0400, dir, &rc->grow_count,
 			    &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_shrink_count", 0400, dir,

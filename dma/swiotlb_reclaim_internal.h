@@ -120,11 +120,17 @@ static inline void *swiotlb_chunk_vaddr(struct io_tlb_reclaim *rc,
 	return rc->pool->vaddr + ((size_t)chunk << rc->pool->chunk_shift);
 }
 
+/*
+ * Is @chunk lent to the page allocator? Neither active, lost nor on
+ * standby, and no longer withheld: a chunk boot has not lent yet is
+ * reserved memory that nothing may take back (swiotlb_reclaim_lend_init()).
+ */
 static inline bool swiotlb_chunk_is_lent(struct io_tlb_reclaim *rc,
 					 unsigned long chunk)
 {
 	return !test_bit(chunk, rc->pool->active_chunks) &&
-	       !test_bit(chunk, rc->lost) && !test_bit(chunk, rc->standby);
+	       !test_bit(chunk, rc->lost) && !test_bit(chunk, rc->standby) &&
+	       !test_bit(chunk, rc->withheld);
 }
 
 #endif /* _KERNEL_DMA_SWIOTLB_RECLAIM_INTERNAL_H */

@@ -15,6 +15,7 @@
 #include <linux/kthread.h>
 #include <linux/mmzone.h>
 #include <linux/page-swiotlb.h>
+#include <linux/sched/clock.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
@@ -176,6 +177,12 @@ static int reclaim_test_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL_MSG(test, rc->pool,
 				  "boot with swiotlb_overprovision=N (N > 1)");
 	KUNIT_ASSERT_NOT_NULL(test, READ_ONCE(rc->wq));
+	/*
+	 * Every test starts with what boot left to lend_work lent. It queues
+	 * itself again after each run: flush until it is idle.
+	 */
+	while (flush_work(&rc->lend_work))
+		;
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
@@ -879,12 +886,13 @@ static void reclaim_claim_races_grow(struct kunit *test)
 	mutex_unlock(&rc->lock);
 }
 
-/* Lent, active, standby and lost chunks make up the region */
+/* Lent, active, standby, lost and withheld chunks make up the region */
 static void expect_chunks_add_up(struct kunit *test, struct io_tlb_reclaim *rc)
 {
 	KUNIT_EXPECT_EQ(test, swiotlb_lent_chunks(rc) +
 			atomic_long_read(&rc->nr_active) + rc->nr_lost +
-			atomic_long_read(&rc->nr_standby), rc->nr_chunks);
+			atomic_long_read(&rc->nr_standby) +
+			READ_ONCE(rc->nr_withheld), rc->nr_chunks);
 	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(),
 			swiotlb_lent_chunks(rc) * pageblock_nr_pages);
 }
@@ -1135,6 +1143,105 @@ static void reclaim_grow_takes_runs(struct kunit *test)
 }
 
 /*
+ * Make a chunk the test owns withheld again, as boot leaves the chunks it
+ * does not lend itself: reserved pages, not counted as managed memory.
+ */
+static void withhold_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
+{
+	struct page *page = pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)));
+	unsigned long i;
+
+	lockdep_assert_held(&rc->lock);
+	for (i = 0; i < pageblock_nr_pages; i++)
+		SetPageReserved(page + i);
+	adjust_managed_page_count(page, -(long)pageblock_nr_pages);
+	set_bit(chunk, rc->withheld);
+	WRITE_ONCE(rc->nr_withheld, rc->nr_withheld + 1);
+	/* As boot queues lend_work */
+	rc->lend_deferred = 1;
+	rc->lend_kept = 0;
+	rc->lend_ns = 0;
+	rc->lend_queued = local_clock();
+}
+
+/*
+ * Boot lends the first SWIOTLB_LEND_AT_BOOT of the region and lend_work
+ * the rest. Once boot is over nothing is withheld. A withheld chunk is
+ * reserved memory: it counts as neither lent nor active, and a grow round
+ * whose pick looks at it first (it seems wholly free) leaves it alone and
+ * grows with another chunk, without a failed take. lend_work then lends
+ * it, and MemTotal is what it was before the chunk was withheld.
+ */
+static void reclaim_deferred_lending(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long total = totalram_pages();
+	unsigned long chunk, lent_pages, fails, active, withheld;
+	bool lent_after;
+	struct page *page;
+
+	withheld = READ_ONCE(rc->nr_withheld);
+	KUNIT_EXPECT_EQ_MSG(test, withheld, 0,
+			    "boot left %lu chunks withheld", withheld);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(rc->withheld, rc->nr_chunks));
+	expect_chunks_add_up(test, rc);
+
+	t->looked = kunit_kcalloc(test, BITS_TO_LONGS(rc->nr_chunks),
+				  sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->looked);
+	t->free_chunk = ULONG_MAX;
+	kunit_activate_static_stub(test, swiotlb_grow_free_chunk,
+				   fake_no_free_chunk);
+	kunit_activate_static_stub(test, swiotlb_chunk_busy_pages,
+				   fake_busy_pages);
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	rc->grow_boost = 0;
+	atomic_set(&rc->outran, 0);
+	chunk = take_lent_chunk(test);
+	page = pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, chunk)));
+	withhold_chunk(rc, chunk);
+	lent_pages = swiotlb_lent_pages();
+	KUNIT_EXPECT_EQ(test, totalram_pages(), total - pageblock_nr_pages);
+	KUNIT_EXPECT_FALSE(test, swiotlb_chunk_is_lent(rc, chunk));
+	expect_chunks_add_up(test, rc);
+
+	/* One chunk wanted; the pick starts at the withheld chunk */
+	t->free_chunk = chunk;
+	rc->pick_cursor = chunk;
+	fails = atomic_long_read(&rc->grow_fail_count);
+	active = atomic_long_read(&rc->nr_active);
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc) + 1);
+	swiotlb_grow(rc);
+	KUNIT_EXPECT_FALSE(test, chunk_lookup_active(t->dev, rc, chunk));
+	KUNIT_EXPECT_TRUE(test, test_bit(chunk, rc->withheld));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->grow_fail_count), fails);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	shrink_to_initial(rc);
+
+	queue_work(rc->wq, &rc->lend_work);
+	mutex_unlock(&rc->lock);
+	while (flush_work(&rc->lend_work))
+		;
+
+	mutex_lock(&rc->lock);
+	lent_after = swiotlb_chunk_is_lent(rc, chunk);
+	withheld = rc->nr_withheld;
+	mutex_unlock(&rc->lock);
+	KUNIT_EXPECT_TRUE(test, lent_after);
+	KUNIT_EXPECT_EQ(test, withheld, 0);
+	KUNIT_EXPECT_TRUE(test, is_migrate_swiotlb_page(page));
+	KUNIT_EXPECT_FALSE(test, PageReserved(page));
+	KUNIT_EXPECT_EQ(test, swiotlb_lent_pages(),
+			lent_pages + pageblock_nr_pages);
+	KUNIT_EXPECT_EQ(test, totalram_pages(), total);
+	expect_chunks_add_up(test, rc);
+}
+
+/*
  * While grow_work cannot answer (here: it waits for rc->lock), a pool that
  * stays under its low watermark for SWIOTLB_KICK_LAG gets a chunk from the
  * map path itself, before any search fails.
@@ -1363,6 +1470,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_outran_grows_more),
 	KUNIT_CASE(reclaim_pick_is_bounded),
 	KUNIT_CASE(reclaim_grow_takes_runs),
+	KUNIT_CASE(reclaim_deferred_lending),
 	KUNIT_CASE(reclaim_claims_ahead_when_grow_lags),
 	KUNIT_CASE(reclaim_transient_fallback_counted),
 	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),

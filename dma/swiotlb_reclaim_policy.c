@@ -687,7 +687,8 @@ int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val)
 /**
  * swiotlb_set_standby() - set io_tlb_standby, the chunks kept on standby
  * @rc:		Lending state.
- * @val:	Chunks, at most what is lent or on standby now.
+ * @val:	Chunks, at most what is lent, on standby or still to be lent
+ *		after boot now.
  *
  * The worker takes chunks onto the standby or lends them again.
  *
@@ -696,10 +697,11 @@ int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val)
 int swiotlb_set_standby(struct io_tlb_reclaim *rc, unsigned long val)
 {
 	unsigned long most = swiotlb_lent_chunks(rc) +
-			     atomic_long_read(&rc->nr_standby);
+			     atomic_long_read(&rc->nr_standby) +
+			     READ_ONCE(rc->nr_withheld);
 
 	if (val > most) {
-		pr_warn("io_tlb_standby: %lu is more than the %lu chunks lent or on standby; unchanged\n",
+		pr_warn("io_tlb_standby: %lu is more than the %lu chunks lent, on standby or still to lend; unchanged\n",
 			val, most);
 		return -EINVAL;
 	}

@@ -13,6 +13,14 @@
 #   sample_stats [FILE]   append pagetypeinfo/vmstat/debugfs swiotlb to FILE
 #                         (default /tmp/stats.log), print a one-line summary
 #   swiotlb_get NAME      value of /sys/kernel/debug/swiotlb/NAME ("" if absent)
+#   swiotlb_wait_lent [SECS]
+#                         wait until boot has lent the whole region (debugfs
+#                         io_tlb_withheld_nslabs is 0; boot lends 64 MiB at
+#                         core_initcall, a worker the rest); fail after SECS
+#                         (default 60). Sourcing this file does it once
+#   swiotlb_lent_at_boot_mib
+#                         MiB lent at boot: the boot part plus the background
+#                         part, from their boot messages
 #   swiotlb_region        "START END" of the overprovisioned region in bytes
 #                         (decimal, END exclusive), from its boot message; ""
 #                         if there is none
@@ -160,6 +168,24 @@ swiotlb_region() {
 
 swiotlb_get() { cat "$SWIOTLB_DBG/$1" 2>/dev/null || true; }
 
+swiotlb_wait_lent() {
+	_w=0
+	# Absent (no lending pool, another kernel): nothing to wait for
+	while [ "$(swiotlb_get io_tlb_withheld_nslabs)" -gt 0 ] 2>/dev/null; do
+		[ $_w -lt $((${1:-60} * 10)) ] ||
+			fail "boot lending not done after ${1:-60} s ($(swiotlb_get io_tlb_withheld_nslabs) slots withheld)"
+		sleep 0.1
+		_w=$((_w + 1))
+	done
+	[ $_w -eq 0 ] || log "waited $((_w / 10)).$((_w % 10)) s for boot lending to finish"
+}
+
+swiotlb_lent_at_boot_mib() {
+	dmesg | sed -n -e 's/.*swiotlb_overprovision: lent \([0-9]*\) MiB to the page allocator in .*/\1/p' \
+		-e 's/.*swiotlb_overprovision: lent \([0-9]*\) MiB more to the page allocator in .*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
 vmstat_get() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
@@ -294,3 +320,8 @@ emit_block() {
 	gzip -c "$3" | base64
 	echo "@@$1-END $2"
 }
+
+# Every scenario looks at the lent area (pagetypeinfo, nr_free_swiotlb,
+# io_tlb_lent_nslabs, SwiotlbLent) from its first lines: the part boot left
+# to the worker must be lent by then.
+swiotlb_wait_lent
