@@ -99,6 +99,8 @@
  * it, so grow, standby and evacuation never pick it, shrink only looks at
  * active chunks, and swiotlb_lent_chunks() does not count it. Claims take
  * pageblocks off the free lists, where a withheld chunk's pages are not.
+ * Its pages count as managed memory from boot on, as if allocated, so
+ * lending it changes no total (swiotlb_count_withheld()).
  */
 
 #define pr_fmt(fmt) "swiotlb: " fmt
@@ -1122,6 +1124,25 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 	return 0;
 }
 
+/*
+ * Chunks boot leaves to lend_work count as managed memory from boot on
+ * (swiotlb_reclaim_lend_init()). Lending or adopting one counts its pages
+ * again, so they are uncounted just before; @sign -1 uncounts, +1 undoes
+ * that if the lending or adoption did not happen.
+ */
+static void swiotlb_count_withheld(struct io_tlb_reclaim *rc,
+				   unsigned long first, unsigned long nr,
+				   long sign)
+{
+	unsigned long chunk;
+
+	if (!rc->withheld_counted)
+		return;
+	for (chunk = first; chunk < first + nr; chunk++)
+		adjust_managed_page_count(pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, chunk))),
+					  sign * (long)pageblock_nr_pages);
+}
+
 /**
  * swiotlb_release_chunk() - give a chunk to the page allocator for good
  * @rc:		Lending state; rc->lock is held.
@@ -1152,9 +1173,12 @@ VISIBLE_IF_KUNIT int swiotlb_release_chunk(struct io_tlb_reclaim *rc,
 		atomic_long_dec(&rc->nr_standby);
 	} else if (test_bit(chunk, rc->withheld)) {
 		/* Never lent: owned as if taken back once it is adopted */
+		swiotlb_count_withheld(rc, chunk, 1, -1);
 		err = swiotlb_adopt_reserved_pageblocks(pfn, pageblock_nr_pages);
-		if (err)
+		if (err) {
+			swiotlb_count_withheld(rc, chunk, 1, 1);
 			return err;
+		}
 		clear_bit(chunk, rc->withheld);
 		WRITE_ONCE(rc->nr_withheld, rc->nr_withheld - 1);
 	} else if (!test_bit(chunk, rc->pool->active_chunks)) {
@@ -1346,6 +1370,7 @@ static unsigned long swiotlb_lend_withheld(struct io_tlb_reclaim *rc,
 		return 0;
 	end = find_next_zero_bit(rc->withheld,
 				 min(rc->nr_chunks, first + max), first);
+	swiotlb_count_withheld(rc, first, end - first, -1);
 	*kept += swiotlb_lend_withheld_run(rc, first, end - first, can_lend);
 	/*
 	 * Only now: a chunk is never counted as lent before it is. A claim may
@@ -1422,14 +1447,15 @@ static void swiotlb_lend_work(struct work_struct *work)
  * may need the memory on a small machine. Only the first
  * SWIOTLB_LEND_AT_BOOT of them are lent here; lend_work lends the rest.
  *
- * From here on the page allocator accounts for the region as it is lent:
- * lent chunks are its free pages, active ones are pages swiotlb holds, as
- * if allocated, withheld ones are not its memory yet. MemTotal and the
- * zone's managed pages grow by each chunk lend_work lends, and then never
- * change when chunks are taken back or lent again. min_free_kbytes and
+ * From here on the page allocator accounts for the whole region: lent
+ * chunks are its free pages, active ones and those still withheld for
+ * lend_work are pages swiotlb holds, as if allocated. So MemTotal and the
+ * zone's managed pages (and with them min_free_kbytes, the watermarks and
  * lowmem_reserve, which init_per_zone_wmark_min() computes at
- * postcore_initcall, count what was lent by then; the watermarks are
- * recomputed from min_free_kbytes with each lent run.
+ * postcore_initcall, and every boot-time choice made from
+ * totalram_pages(), such as THP's default) are what they are now, whenever
+ * lend_work finishes, and never change when chunks are taken back or lent
+ * again.
  *
  * Everything set up here holds while chunks are still withheld (see
  * "Withheld chunks" at the top of this file): the workers, claims and the
@@ -1497,6 +1523,11 @@ static int __init swiotlb_reclaim_lend_init(void)
 	}
 	deferred = rc->nr_withheld;
 	if (deferred) {
+		/* Counted now, uncounted by swiotlb_count_withheld() as lent */
+		for_each_set_bit(chunk, rc->withheld, rc->nr_chunks)
+			adjust_managed_page_count(pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, chunk))),
+						  pageblock_nr_pages);
+		rc->withheld_counted = true;
 		rc->lend_deferred = deferred;
 		rc->lend_queued = local_clock();
 		queue_work(wq, &rc->lend_work);

@@ -80,6 +80,7 @@
  * @lend_kept:	Chunks of those that could not be lent and are active.
  * @lend_ns:	Time @lend_work spent lending.
  * @lend_queued: local_clock() when boot queued @lend_work.
+ * @withheld_counted: Withheld chunks count as managed memory already.
  * @lend_work:	Lends the chunks boot left withheld, a run at a time.
  * @lock:	Serialises growing, shrinking and watermark updates.
  * @grow_work:	Takes chunks back; kicked from the map path.
@@ -135,6 +136,7 @@ struct io_tlb_reclaim {
 	unsigned long lend_kept;
 	u64 lend_ns;
 	u64 lend_queued;
+	bool withheld_counted;
 	struct work_struct lend_work;
 	struct mutex lock;	/* grow, shrink, watermarks */
 	struct work_struct grow_work;

@@ -12,6 +12,7 @@
 #include <linux/file.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
+#include <linux/initrd.h>
 #include <linux/mm.h>
 #include <linux/page-isolation.h>
 #include <linux/page-swiotlb.h>
@@ -708,6 +709,16 @@ static long lent_first_margin(struct zone *zone)
 	       (long)zone_page_state_snapshot(zone, NR_FREE_PAGES) / 2;
 }
 
+/* Free lent pages outside wholly free lent pageblocks */
+static unsigned long lent_partial_pages(struct zone *zone)
+{
+	long partial = (long)zone_page_state_snapshot(zone, NR_FREE_SWIOTLB_PAGES) -
+		       (long)(swiotlb_free_pageblocks(zone, ULONG_MAX) *
+			      pageblock_nr_pages);
+
+	return max(partial, 0L);
+}
+
 static void free_page_list(struct list_head *list, unsigned int order)
 {
 	struct page *page, *next;
@@ -744,43 +755,51 @@ static unsigned long alloc_movable(struct kunit *test, struct list_head *list,
  * While movable allocations are served from lent pages first, they use up
  * partly used lent pageblocks and leave zone->swiotlb_blocks_reserve wholly
  * free ones whole, so the map path can still claim them. Above the reserve
- * they split whole ones as before. Ordinary memory is held (unmovable, no
- * reclaim) until lent pages are served first with room to spare.
+ * they split whole ones as before. To make lent pages more than half of
+ * the zone's free memory, the test lends more of the system's memory
+ * rather than using it up: the ordinary movable free lists keep plenty,
+ * so no request falls back to the lent lists (which may take the reserve).
  */
 static void page_swiotlb_lent_first_keeps_reserve(struct kunit *test)
 {
-	const gfp_t hold_gfp = (GFP_KERNEL & ~__GFP_RECLAIM) | __GFP_NOWARN;
-	unsigned long saved, whole, partial, nr, in_lent, whole_after;
-	LIST_HEAD(held_blocks);
-	LIST_HEAD(held_pages);
+	const unsigned long max_extra = 64;
+	unsigned long saved, whole, nr, in_lent, whole_after, i, lent = 0;
+	struct swiotlb_range r, *extra;
 	LIST_HEAD(movable);
-	struct swiotlb_range r;
 	struct zone *zone;
 	struct page *page;
 
+	extra = kunit_kcalloc(test, max_extra, sizeof(*extra), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, extra);
 	lend_range(test, &r);
 	zone = r.zone;
 	saved = READ_ONCE(zone->swiotlb_blocks_reserve);
-	whole = swiotlb_free_pageblocks(zone, ULONG_MAX);
-	partial = free_swiotlb_pages(zone) - whole * pageblock_nr_pages;
-	/* Every partly used lent page, then two pageblocks' worth */
-	nr = partial + 2 * pageblock_nr_pages;
 
-	/* Both phases stay above half of the zone's free pages */
-	while (lent_first_margin(zone) <= (long)(nr + 2 * pageblock_nr_pages)) {
-		page = alloc_pages(hold_gfp, pageblock_order);
-		if (page) {
-			list_add(&page->lru, &held_blocks);
-			continue;
-		}
-		page = alloc_page(hold_gfp);
+	for (;;) {
+		/* Every partly used lent page, then two pageblocks' worth */
+		nr = lent_partial_pages(zone) + 2 * pageblock_nr_pages;
+		if (lent_first_margin(zone) > (long)(nr + 2 * pageblock_nr_pages) ||
+		    lent == max_extra)
+			break;
+		extra[lent].nr_pages = TEST_BLOCKS * pageblock_nr_pages;
+		page = alloc_contig_pages(extra[lent].nr_pages,
+					  GFP_KERNEL | __GFP_NOWARN,
+					  zone_to_nid(zone), NULL);
 		if (!page)
 			break;
-		list_add(&page->lru, &held_pages);
+		extra[lent].pfn = page_to_pfn(page);
+		extra[lent].zone = page_zone(page);
+		if (swiotlb_lend_pageblocks(extra[lent].pfn,
+					    extra[lent].nr_pages)) {
+			free_contig_range(extra[lent].pfn, extra[lent].nr_pages);
+			break;
+		}
+		lent++;
 	}
 	KUNIT_EXPECT_GT_MSG(test, lent_first_margin(zone),
 			    (long)(nr + 2 * pageblock_nr_pages),
-			    "could not hold ordinary memory down to the lent pages");
+			    "lent pages are not served first after lending %lu MiB more",
+			    (lent * TEST_BLOCKS * pageblock_nr_pages) >> (20 - PAGE_SHIFT));
 	if (lent_first_margin(zone) <= (long)(nr + 2 * pageblock_nr_pages))
 		goto out;
 
@@ -808,8 +827,8 @@ static void page_swiotlb_lent_first_keeps_reserve(struct kunit *test)
 out:
 	swiotlb_reserve_free_pageblocks(zone, saved);
 	free_page_list(&movable, 0);
-	free_page_list(&held_pages, 0);
-	free_page_list(&held_blocks, pageblock_order);
+	for (i = 0; i < lent; i++)
+		return_range(test, &extra[i]);
 	return_range(test, &r);
 }
 
@@ -832,8 +851,20 @@ static struct kunit_case page_swiotlb_cases[] = {
 	{}
 };
 
+/*
+ * Built-in tests run while the initramfs may still be unpacked: its page
+ * cache and, at the end, the freed initrd would move the free counts the
+ * tests compare.
+ */
+static int page_swiotlb_suite_init(struct kunit_suite *suite)
+{
+	wait_for_initramfs();
+	return 0;
+}
+
 static struct kunit_suite page_swiotlb_suite = {
 	.name = "page_swiotlb",
+	.suite_init = page_swiotlb_suite_init,
 	.test_cases = page_swiotlb_cases,
 };
 
