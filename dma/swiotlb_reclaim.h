@@ -68,8 +68,13 @@
  * @outran:	Set by the map path when a search found no room; the next
  *		grow round clears it and grows by more.
  * @grow_boost:	Chunks a grow round takes beyond the high watermark.
- * @evacuate_target: Wholly free lent chunks evacuate_work tries to keep,
- *		so that the map path finds some to claim; 0 turns it off.
+ * @evacuate_target: Wholly free lent chunks evacuate_work tries to keep at
+ *		least, so that the map path finds some to claim; 0 turns it off.
+ * @burst_peak:	Most chunks above @nr_initial the pool has held since it
+ *		was last at its initial size.
+ * @last_burst:	@burst_peak of the last burst the pool shrank back from:
+ *		evacuate_work keeps that many free if it is more than
+ *		@evacuate_target (swiotlb_evacuate_goal()).
  * @evacuate_count: Chunks emptied by evacuate_work.
  * @evacuate_pages: Pages it migrated out of them.
  * @evacuate_work: Empties a lent chunk now and then while memory has room.
@@ -127,6 +132,8 @@ struct io_tlb_reclaim {
 	atomic_t outran;
 	unsigned long grow_boost;
 	unsigned long evacuate_target;
+	unsigned long burst_peak;
+	unsigned long last_burst;
 	atomic_long_t evacuate_count;
 	atomic_long_t evacuate_pages;
 	struct delayed_work evacuate_work;

@@ -214,6 +214,7 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,
 			    &rc->standby_used_count, &swiotlb_counter_fops);
 	debugfs_create_ulong("io_tlb_grow_boost", 0400, dir, &rc->grow_boost);
+	debugfs_create_ulong("io_tlb_last_burst", 0400, dir, &rc->last_burst);
 	debugfs_create_file("io_tlb_claimable_chunks", 0400, dir, rc,
 			    &swiotlb_claimable_fops);
 	debugfs_create_file("io_tlb_evacuate_count", 0400, dir,

@@ -55,6 +55,7 @@ void swiotlb_after_claim(struct io_tlb_reclaim *rc, bool claimed);
 void swiotlb_refill_standby(struct io_tlb_reclaim *rc);
 void swiotlb_evacuate_work(struct work_struct *work);
 void swiotlb_keep_evacuated(struct io_tlb_reclaim *rc);
+unsigned long swiotlb_evacuate_goal(struct io_tlb_reclaim *rc);
 void swiotlb_arm_evacuate(struct io_tlb_reclaim *rc);
 int swiotlb_set_low_wmark(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_high_wmark(struct io_tlb_reclaim *rc, unsigned long val);

@@ -1352,6 +1352,53 @@ static bool folio_pattern(struct folio *folio, pgoff_t index, bool fill)
 }
 
 /*
+ * Once the pool has shrunk back from a burst that grew it by more chunks
+ * than io_tlb_evacuate, evacuation keeps that many lent chunks wholly
+ * free for the next one, and the page allocator leaves them whole.
+ */
+static void reclaim_evacuation_learns_burst(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long target, last, grown, learnt, goal, reserve;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	rc->grow_boost = 0;
+	atomic_set(&rc->outran, 0);
+	rc->burst_peak = 0;
+	last = rc->last_burst;
+	target = rc->evacuate_target;
+	rc->evacuate_target = 1;
+	/* A burst three chunks deep */
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc) +
+			       2 * rc->chunk_slots + 1);
+	swiotlb_grow(rc);
+	grown = atomic_long_read(&rc->nr_active) - rc->nr_initial;
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	rc->shrink_delay_ms = 0;
+	mutex_unlock(&rc->lock);
+
+	/* The first look starts the shrink delay, the second shrinks */
+	swiotlb_shrink_work(&rc->shrink_work.work);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+
+	mutex_lock(&rc->lock);
+	learnt = rc->last_burst;
+	goal = swiotlb_evacuate_goal(rc);
+	reserve = READ_ONCE(rc->zone->swiotlb_blocks_reserve);
+	rc->evacuate_target = target;
+	rc->last_burst = last;
+	swiotlb_keep_evacuated(rc);
+	mutex_unlock(&rc->lock);
+
+	KUNIT_EXPECT_EQ(test, grown, 3);
+	KUNIT_EXPECT_EQ(test, learnt, grown);
+	KUNIT_EXPECT_EQ(test, goal, grown);
+	KUNIT_EXPECT_EQ(test, reserve, goal);
+}
+
+/*
  * Movable pages in a lent chunk are moved out while the zone has room,
  * which leaves the chunk wholly free for the map path to claim, lent all
  * along; the data survives the move.
@@ -1478,6 +1525,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_deferred_lending),
 	KUNIT_CASE(reclaim_claims_ahead_when_grow_lags),
 	KUNIT_CASE(reclaim_transient_fallback_counted),
+	KUNIT_CASE(reclaim_evacuation_learns_burst),
 	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),

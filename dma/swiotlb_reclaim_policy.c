@@ -337,7 +337,45 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 		WRITE_ONCE(kick_after, jiffies + SWIOTLB_KICK_BACKOFF);
 	/* Answered: the map path need not claim ahead (swiotlb_grow_lags()) */
 	WRITE_ONCE(rc->kicked_at, 0);
+	/* Claims kick this worker too, so their chunks are counted here */
+	rc->burst_peak = max_t(unsigned long, rc->burst_peak,
+			       atomic_long_read(&rc->nr_active) - rc->nr_initial);
 	swiotlb_arm_shrink(rc);
+}
+
+/**
+ * swiotlb_evacuate_goal() - wholly free lent chunks evacuate_work keeps
+ * @rc:		Lending state.
+ *
+ * io_tlb_evacuate, or, if the last burst grew the pool by more, that many:
+ * the next burst is likely to be like the last, and a chunk that is wholly
+ * free when it comes is claimed in microseconds instead of migrated in
+ * milliseconds. At most half of the chunks that are not initial, so that
+ * one large burst does not have evacuation empty the whole region.
+ *
+ * Return: the number of chunks, 0 if evacuation is off.
+ */
+unsigned long swiotlb_evacuate_goal(struct io_tlb_reclaim *rc)
+{
+	if (!rc->evacuate_target)
+		return 0;
+	return max(rc->evacuate_target,
+		   min(rc->last_burst, (rc->nr_chunks - rc->nr_initial) / 2));
+}
+
+/*
+ * Back at its initial size: the burst is over, and its peak is what
+ * evacuation prepares the next one for. rc->lock is held.
+ */
+static void swiotlb_end_burst(struct io_tlb_reclaim *rc)
+{
+	if (!rc->burst_peak)
+		return;
+	rc->last_burst = rc->burst_peak;
+	rc->burst_peak = 0;
+	if (rc->zone)
+		swiotlb_keep_evacuated(rc);
+	swiotlb_arm_evacuate(rc);
 }
 
 /**
@@ -440,6 +478,7 @@ void swiotlb_shrink_work(struct work_struct *work)
 	mutex_lock(&rc->lock);
 	if (atomic_long_read(&rc->nr_active) <= rc->nr_initial) {
 		rc->above_high_since = 0;
+		swiotlb_end_burst(rc);
 		goto out;
 	}
 
@@ -464,6 +503,8 @@ void swiotlb_shrink_work(struct work_struct *work)
 	/* The burst is over: grow by less next time */
 	rc->grow_boost /= 2;
 	rc->above_high_since = 0;
+	if (atomic_long_read(&rc->nr_active) <= rc->nr_initial)
+		swiotlb_end_burst(rc);
 rearm:
 	swiotlb_arm_shrink(rc);
 out:
@@ -476,13 +517,13 @@ out:
  *
  * While movable allocations prefer lent pages, the wholly free chunks
  * evacuate_work made would be the next they split, its own migration
- * targets first. The page allocator leaves rc->evacuate_target wholly free
- * lent chunks (a pageblock each) whole instead, until ordinary memory is
- * used up.
+ * targets first. The page allocator leaves swiotlb_evacuate_goal() wholly
+ * free lent chunks (a pageblock each) whole instead, until ordinary memory
+ * is used up.
  */
 void swiotlb_keep_evacuated(struct io_tlb_reclaim *rc)
 {
-	swiotlb_reserve_free_pageblocks(rc->zone, rc->evacuate_target);
+	swiotlb_reserve_free_pageblocks(rc->zone, swiotlb_evacuate_goal(rc));
 }
 
 /**
@@ -492,7 +533,7 @@ void swiotlb_keep_evacuated(struct io_tlb_reclaim *rc)
 void swiotlb_arm_evacuate(struct io_tlb_reclaim *rc)
 {
 	/* No workqueue once swiotlb_reclaim_exit() has begun */
-	if (rc->wq && rc->evacuate_target)
+	if (rc->wq && swiotlb_evacuate_goal(rc))
 		queue_delayed_work(rc->wq, &rc->evacuate_work,
 				   SWIOTLB_EVACUATE_PERIOD);
 }
@@ -516,26 +557,26 @@ static bool swiotlb_zone_has_room(struct zone *zone)
  * Under memory pressure movable data fills the lent chunks, and once the
  * pressure is gone it stays there: a later burst finds no chunk wholly
  * free to claim and waits for migration. While the zone has room outside
- * lent memory and fewer than rc->evacuate_target lent chunks are wholly
- * free, this migrates the pages out of the lent chunk that holds the
+ * lent memory and fewer than swiotlb_evacuate_goal() lent chunks are
+ * wholly free, this migrates the pages out of the lent chunk that holds the
  * fewest among a few sampled, one chunk per call. The pages land in
  * ordinary memory or in partly used lent chunks: movable allocations prefer
  * lent pages only while those are over half of the zone's free memory,
- * and even then split a wholly free lent chunk only while more than
- * rc->evacuate_target are left (swiotlb_keep_evacuated()).
+ * and even then split a wholly free lent chunk only while more than that
+ * goal are left (swiotlb_keep_evacuated()).
  *
  * Return: %true if a chunk was emptied.
  */
 VISIBLE_IF_KUNIT bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc)
 {
-	unsigned long best;
+	unsigned long best, goal = swiotlb_evacuate_goal(rc);
 	int err;
 
 	lockdep_assert_held(&rc->lock);
 
-	/* O(target): what a claim could take now */
-	if (swiotlb_free_pageblocks(rc->zone, rc->evacuate_target) >=
-	    rc->evacuate_target || !swiotlb_zone_has_room(rc->zone))
+	/* What a claim could take now */
+	if (swiotlb_free_pageblocks(rc->zone, goal) >= goal ||
+	    !swiotlb_zone_has_room(rc->zone))
 		return false;
 
 	best = swiotlb_sample_chunks(rc, &rc->evacuate_cursor, 0, rc->nr_chunks,
