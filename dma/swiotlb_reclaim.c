@@ -1125,10 +1125,10 @@ int swiotlb_retire_chunk(struct io_tlb_reclaim *rc, unsigned long chunk)
 }
 
 /*
- * Chunks boot leaves to lend_work count as managed memory from boot on
- * (swiotlb_reclaim_lend_init()). Lending or adopting one counts its pages
- * again, so they are uncounted just before; @sign -1 uncounts, +1 undoes
- * that if the lending or adoption did not happen.
+ * Chunks boot leaves to lend_work count as managed memory from boot on:
+ * swiotlb_reclaim_lend_init() counts them (@sign +1). Lending or adopting
+ * one counts its pages again, so they are uncounted just before (@sign
+ * -1), and counted back if that did not happen. rc->lock is held.
  */
 static void swiotlb_count_withheld(struct io_tlb_reclaim *rc,
 				   unsigned long first, unsigned long nr,
@@ -1524,10 +1524,9 @@ static int __init swiotlb_reclaim_lend_init(void)
 	deferred = rc->nr_withheld;
 	if (deferred) {
 		/* Counted now, uncounted by swiotlb_count_withheld() as lent */
-		for_each_set_bit(chunk, rc->withheld, rc->nr_chunks)
-			adjust_managed_page_count(pfn_to_page(PHYS_PFN(swiotlb_chunk_phys(rc, chunk))),
-						  pageblock_nr_pages);
 		rc->withheld_counted = true;
+		for_each_set_bit(chunk, rc->withheld, rc->nr_chunks)
+			swiotlb_count_withheld(rc, chunk, 1, 1);
 		rc->lend_deferred = deferred;
 		rc->lend_queued = local_clock();
 		queue_work(wq, &rc->lend_work);
