@@ -128,6 +128,23 @@ static void shrink_to_initial(struct io_tlb_reclaim *rc)
 }
 
 /*
+ * Restore the suite's watermarks and run shrink_work as its timer would,
+ * with no shrink delay: the first look starts the delay, the second
+ * shrinks. Called with rc->lock held, which shrink_work takes itself: the
+ * lock is dropped meanwhile and held again on return.
+ */
+static void shrink_work_now(struct io_tlb_reclaim *rc, struct reclaim_test *t)
+{
+	lockdep_assert_held(&rc->lock);
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	rc->shrink_delay_ms = 0;
+	mutex_unlock(&rc->lock);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+	swiotlb_shrink_work(&rc->shrink_work.work);
+	mutex_lock(&rc->lock);
+}
+
+/*
  * Back to the initial chunks, with a worker that never hears of a shortage
  * (low watermark 0) and no claims: the active slots are all there is.
  * Returns their number. Checked once rc->lock is dropped: an assertion
@@ -372,14 +389,7 @@ static void reclaim_failed_grow_skipped(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, failed, 1);
 
 	/* Idle and above the high watermark: shrink to the initial size */
-	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
-	rc->shrink_delay_ms = 0;
-	mutex_unlock(&rc->lock);
-
-	swiotlb_shrink_work(&rc->shrink_work.work);
-	swiotlb_shrink_work(&rc->shrink_work.work);
-
-	mutex_lock(&rc->lock);
+	shrink_work_now(rc, t);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), rc->nr_initial);
 	for (chunk = 0; chunk < rc->nr_chunks; chunk++)
 		KUNIT_EXPECT_EQ(test, chunk_lookup_active(t->dev, rc, chunk),
@@ -1375,15 +1385,7 @@ static void reclaim_evacuation_learns_burst(struct kunit *test)
 			       2 * rc->chunk_slots + 1);
 	swiotlb_grow(rc);
 	grown = atomic_long_read(&rc->nr_active) - rc->nr_initial;
-	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
-	rc->shrink_delay_ms = 0;
-	mutex_unlock(&rc->lock);
-
-	/* The first look starts the shrink delay, the second shrinks */
-	swiotlb_shrink_work(&rc->shrink_work.work);
-	swiotlb_shrink_work(&rc->shrink_work.work);
-
-	mutex_lock(&rc->lock);
+	shrink_work_now(rc, t);
 	learnt = rc->last_burst;
 	goal = swiotlb_evacuate_goal(rc);
 	reserve = READ_ONCE(rc->zone->swiotlb_blocks_reserve);
