@@ -70,6 +70,7 @@
  * @grow_boost:	Chunks a grow round takes beyond the high watermark.
  * @evacuate_target: Wholly free lent chunks evacuate_work tries to keep at
  *		least, so that the map path finds some to claim; 0 turns it off.
+ * @evacuate_rate: Most lent chunks evacuate_work empties a second.
  * @burst_peak:	Most chunks above @nr_initial the pool has held since it
  *		was last at its initial size.
  * @last_burst:	@burst_peak of the last burst the pool shrank back from:
@@ -132,6 +133,7 @@ struct io_tlb_reclaim {
 	atomic_t outran;
 	unsigned long grow_boost;
 	unsigned long evacuate_target;
+	unsigned long evacuate_rate;
 	unsigned long burst_peak;
 	unsigned long last_burst;
 	atomic_long_t evacuate_count;

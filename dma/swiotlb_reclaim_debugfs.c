@@ -46,6 +46,8 @@ static struct swiotlb_knob swiotlb_knobs[] = {
 	  swiotlb_set_standby },
 	{ "io_tlb_evacuate", &swiotlb_default_reclaim.evacuate_target,
 	  swiotlb_set_evacuate },
+	{ "io_tlb_evacuate_rate", &swiotlb_default_reclaim.evacuate_rate,
+	  swiotlb_set_evacuate_rate },
 };
 
 static int swiotlb_knob_show(struct seq_file *m, void *unused)

@@ -64,6 +64,7 @@ int swiotlb_set_fail_grow(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_atomic_claim(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_standby(struct io_tlb_reclaim *rc, unsigned long val);
 int swiotlb_set_evacuate(struct io_tlb_reclaim *rc, unsigned long val);
+int swiotlb_set_evacuate_rate(struct io_tlb_reclaim *rc, unsigned long val);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Static otherwise; for swiotlb_reclaim_kunit.c */
@@ -80,6 +81,7 @@ bool swiotlb_claim_needs_standby(void);
 bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc);
 int swiotlb_parse_standby(const char *str, long *chunks);
 void swiotlb_grow(struct io_tlb_reclaim *rc);
+unsigned long swiotlb_zone_free_pages(struct io_tlb_reclaim *rc);
 #endif
 
 /*

@@ -1016,6 +1016,57 @@ static void reclaim_outran_grows_more(struct kunit *test)
 	mutex_unlock(&rc->lock);
 }
 
+/* What the zone's free pages look like to swiotlb_grow() in the next test */
+static unsigned long pretend_zone_free;
+
+static unsigned long zone_free_pretended(struct io_tlb_reclaim *rc)
+{
+	return pretend_zone_free;
+}
+
+/*
+ * At the memory edge a grow round after a failed search takes the one
+ * chunk the search needs, not the boost: the boost only takes memory the
+ * zone has free beyond its high watermark plus a sixteenth of it, a chunk
+ * per pageblock above that.
+ */
+static void reclaim_boost_spares_memory(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	unsigned long active, keep, boost, at_edge, above_edge;
+
+	KUNIT_ASSERT_NOT_NULL(test, rc->zone);
+	keep = high_wmark_pages(rc->zone) + zone_managed_pages(rc->zone) / 16;
+	kunit_activate_static_stub(test, swiotlb_zone_free_pages,
+				   zone_free_pretended);
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	/* At the high watermark: only the boost makes a round grow */
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc));
+	active = atomic_long_read(&rc->nr_active);
+
+	pretend_zone_free = keep;
+	rc->grow_boost = 4;
+	atomic_set(&rc->outran, 1);
+	swiotlb_grow(rc);
+	boost = rc->grow_boost;
+	at_edge = atomic_long_read(&rc->nr_active) - active;
+
+	pretend_zone_free = keep + 3 * pageblock_nr_pages;
+	swiotlb_grow(rc);
+	above_edge = atomic_long_read(&rc->nr_active) - active;
+	mutex_unlock(&rc->lock);
+
+	KUNIT_EXPECT_EQ(test, boost, 8);
+	KUNIT_EXPECT_EQ_MSG(test, at_edge, 1,
+			    "a round at the memory edge grew %lu chunks",
+			    at_edge);
+	KUNIT_EXPECT_EQ_MSG(test, above_edge, 3,
+			    "three pageblocks above the edge: %lu chunks over the high watermark",
+			    above_edge);
+}
+
 /* May the worker try @chunk now? */
 static bool test_takeable(struct io_tlb_reclaim *rc, unsigned long chunk)
 {
@@ -1400,22 +1451,30 @@ static void reclaim_evacuation_learns_burst(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, reserve, goal);
 }
 
-/*
- * Movable pages in a lent chunk are moved out while the zone has room,
- * which leaves the chunk wholly free for the map path to claim, lent all
- * along; the data survives the move.
+/**
+ * fill_lent_chunks() - page cache until it holds pages in a few lent chunks
+ * @test:	The test; its end drops the file and its page cache.
+ * @rc:		Lending state.
+ * @chunks:	Filled with the lent chunks the pages landed in.
+ * @want:	How many different lent chunks.
+ * @filled:	Set to the pages written, each with folio_pattern().
+ *
+ * Movable allocations take lent pages once those are over half of the
+ * free memory, so shmem pages land in lent chunks after a while.
+ *
+ * Return: the file, or an ERR_PTR; the test is failed if fewer than @want
+ * lent chunks got a page.
  */
-static void reclaim_evacuate_empties_chunk(struct kunit *test)
+static struct file *fill_lent_chunks(struct kunit *test,
+				     struct io_tlb_reclaim *rc,
+				     unsigned long *chunks, unsigned int want,
+				     pgoff_t *filled)
 {
-	struct io_tlb_reclaim *rc = test_rc();
 	const gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_NORETRY | __GFP_NOWARN;
-	unsigned long chunk = ULONG_MAX, target, count, cpfn = 0;
-	unsigned int tries, bad = 0;
-	pgoff_t i, filled = 0;
-	bool evacuated;
-	int err = 0;
+	unsigned int found = 0, j;
 	struct folio *folio;
 	struct file *file;
+	pgoff_t i;
 
 	file = shmem_file_setup("swiotlb_reclaim_kunit",
 				(loff_t)totalram_pages() << PAGE_SHIFT,
@@ -1424,28 +1483,70 @@ static void reclaim_evacuate_empties_chunk(struct kunit *test)
 	/* Its page cache goes with it, also when an assertion ends the test */
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, put_file, file), 0);
 
-	/*
-	 * Page cache until a page lands in a lent chunk: movable allocations
-	 * take lent pages once those are over half of the free memory.
-	 */
-	for (i = 0; i < totalram_pages() && chunk == ULONG_MAX; i++) {
+	*filled = 0;
+	for (i = 0; i < totalram_pages() && found < want; i++) {
 		phys_addr_t phys;
+		unsigned long chunk;
 
 		folio = shmem_read_folio_gfp(file->f_mapping, i, gfp);
 		if (IS_ERR(folio))
 			break;
-		filled = i + 1;
+		*filled = i + 1;
 		folio_pattern(folio, i, true);
 		folio_mark_dirty(folio);
 		phys = PFN_PHYS(folio_pfn(folio));
-		if (phys >= rc->pool->start && phys < rc->pool->end &&
-		    swiotlb_chunk_is_lent(rc, addr_chunk(rc, phys)))
-			chunk = addr_chunk(rc, phys);
 		folio_put(folio);
+		if (phys < rc->pool->start || phys >= rc->pool->end)
+			continue;
+		chunk = addr_chunk(rc, phys);
+		if (!swiotlb_chunk_is_lent(rc, chunk))
+			continue;
+		for (j = 0; j < found && chunks[j] != chunk; j++)
+			;
+		if (j == found)
+			chunks[found++] = chunk;
 	}
-	KUNIT_ASSERT_NE_MSG(test, chunk, ULONG_MAX,
-			    "none of %lu pages of page cache landed in a lent chunk",
-			    filled);
+	KUNIT_ASSERT_EQ_MSG(test, found, want,
+			    "%lu pages of page cache landed in %u lent chunks, not %u",
+			    *filled, found, want);
+	return file;
+}
+
+/* Every page fill_lent_chunks() wrote still holds its pattern */
+static void expect_pages_kept(struct kunit *test, struct file *file,
+			      pgoff_t filled)
+{
+	struct folio *folio;
+	unsigned int bad = 0;
+	pgoff_t i;
+
+	for (i = 0; i < filled; i++) {
+		folio = shmem_read_folio(file->f_mapping, i);
+		if (IS_ERR(folio) || !folio_pattern(folio, i, false))
+			bad++;
+		if (!IS_ERR(folio))
+			folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "%u of %lu pages lost their data",
+			    bad, filled);
+}
+
+/*
+ * Movable pages in a lent chunk are moved out while the zone has room,
+ * which leaves the chunk wholly free for the map path to claim, lent all
+ * along; the data survives the move.
+ */
+static void reclaim_evacuate_empties_chunk(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	unsigned long chunk, target, count, cpfn;
+	unsigned int tries;
+	pgoff_t filled;
+	bool evacuated;
+	int err = 0;
+	struct file *file;
+
+	file = fill_lent_chunks(test, rc, &chunk, 1, &filled);
 	cpfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
 
 	/* Held from here on: evacuate_work waits */
@@ -1477,15 +1578,56 @@ static void reclaim_evacuate_empties_chunk(struct kunit *test)
 	rc->evacuate_target = target;
 	mutex_unlock(&rc->lock);
 
-	for (i = 0; i < filled; i++) {
-		folio = shmem_read_folio(file->f_mapping, i);
-		if (IS_ERR(folio) || !folio_pattern(folio, i, false))
-			bad++;
-		if (!IS_ERR(folio))
-			folio_put(folio);
+	expect_pages_kept(test, file, filled);
+}
+
+/*
+ * evacuate_work empties at most io_tlb_evacuate_rate chunks a look, however
+ * many it could, and a rate of 0 or over the maximum is refused.
+ */
+static void reclaim_evacuation_rate_limited(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	unsigned long chunks[4], target, rate, count, rise, most = 0;
+	unsigned int tries;
+	struct file *file;
+	pgoff_t filled;
+
+	rate = READ_ONCE(rc->evacuate_rate);
+	KUNIT_EXPECT_EQ(test, swiotlb_set_evacuate_rate(rc, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, swiotlb_set_evacuate_rate(rc, ULONG_MAX), -EINVAL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(rc->evacuate_rate), rate);
+
+	/* Four lent chunks to empty; a look at rate 1 may empty only one */
+	file = fill_lent_chunks(test, rc, chunks, ARRAY_SIZE(chunks), &filled);
+	KUNIT_ASSERT_EQ(test, swiotlb_set_evacuate_rate(rc, 1), 0);
+	mutex_lock(&rc->lock);
+	target = rc->evacuate_target;
+	rc->evacuate_target = rc->nr_chunks;
+	mutex_unlock(&rc->lock);
+
+	for (tries = 0; tries < 3; tries++) {
+		/* Run a look now, and only the one this test makes */
+		cancel_delayed_work_sync(&rc->evacuate_work);
+		count = atomic_long_read(&rc->evacuate_count);
+		swiotlb_evacuate_work(&rc->evacuate_work.work);
+		rise = atomic_long_read(&rc->evacuate_count) - count;
+		most = max(most, rise);
 	}
-	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "%u of %lu pages lost their data",
-			    bad, filled);
+	KUNIT_EXPECT_EQ_MSG(test, most, 1,
+			    "a look at rate 1 emptied up to %lu lent chunks",
+			    most);
+
+	cancel_delayed_work_sync(&rc->evacuate_work);
+	mutex_lock(&rc->lock);
+	rc->evacuate_target = target;
+	mutex_unlock(&rc->lock);
+	KUNIT_EXPECT_EQ(test, swiotlb_set_evacuate_rate(rc, rate), 0);
+	mutex_lock(&rc->lock);
+	swiotlb_arm_evacuate(rc);
+	mutex_unlock(&rc->lock);
+
+	expect_pages_kept(test, file, filled);
 }
 
 /* "swiotlb_standby=": chunks from 0 to 64; anything else is reported */
@@ -1522,6 +1664,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_standby_accounting),
 	KUNIT_CASE(reclaim_parse_standby),
 	KUNIT_CASE(reclaim_outran_grows_more),
+	KUNIT_CASE(reclaim_boost_spares_memory),
 	KUNIT_CASE(reclaim_pick_is_bounded),
 	KUNIT_CASE(reclaim_grow_takes_runs),
 	KUNIT_CASE(reclaim_deferred_lending),
@@ -1529,6 +1672,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_transient_fallback_counted),
 	KUNIT_CASE(reclaim_evacuation_learns_burst),
 	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),
+	KUNIT_CASE_SLOW(reclaim_evacuation_rate_limited),
 	/* Last: takes two chunks out of the pool */
 	KUNIT_CASE(reclaim_release_chunks),
 	{}

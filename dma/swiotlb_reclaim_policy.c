@@ -31,9 +31,10 @@
 /* How often shrink_work looks for chunks to lend again */
 #define SWIOTLB_SHRINK_PERIOD		(HZ / 2)
 #define SWIOTLB_SHRINK_DELAY_MS_MAX	(3600 * 1000)
-/* How often evacuate_work looks for lent chunks to empty, and how many */
+/* How often evacuate_work looks for lent chunks to empty */
 #define SWIOTLB_EVACUATE_PERIOD		HZ
-#define SWIOTLB_EVACUATE_BATCH		4
+/* Most chunks io_tlb_evacuate_rate lets it empty in one look */
+#define SWIOTLB_EVACUATE_RATE_MAX	64
 /* Most chunks a grow round takes beyond the high watermark after bursts */
 #define SWIOTLB_GROW_BOOST_MAX		32
 
@@ -261,6 +262,43 @@ static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
 				   SWIOTLB_SHRINK_PERIOD);
 }
 
+/* The zone's free pages, lent ones included; a test pretends they are few */
+VISIBLE_IF_KUNIT unsigned long swiotlb_zone_free_pages(struct io_tlb_reclaim *rc)
+{
+	KUNIT_STATIC_STUB_REDIRECT(swiotlb_zone_free_pages, rc);
+	return zone_page_state(rc->zone, NR_FREE_PAGES);
+}
+
+/**
+ * swiotlb_grow_target() - free slots a grow round aims at
+ * @rc:		Lending state.
+ *
+ * The high watermark plus rc->grow_boost chunks. The boost takes chunks
+ * ahead of demand, and at the memory edge those are memory the burst's own
+ * buffers need: in make bench a burst that started with 243 MiB free grew
+ * the pool 60 MiB past its in-use peak, and the OOM killer ran. So the
+ * boost only takes what the zone has free beyond its high watermark plus a
+ * sixteenth of it, the level at which the page allocator stops keeping
+ * evacuated chunks whole. Growing to the high watermark does not depend on
+ * it.
+ *
+ * Return: a number of free slots.
+ */
+static unsigned long swiotlb_grow_target(struct io_tlb_reclaim *rc)
+{
+	unsigned long keep, zone_free, boost = rc->grow_boost;
+
+	if (rc->zone && boost) {
+		keep = high_wmark_pages(rc->zone) +
+		       zone_managed_pages(rc->zone) / 16;
+		zone_free = swiotlb_zone_free_pages(rc);
+		/* A chunk is a pageblock */
+		boost = zone_free > keep ?
+			min(boost, (zone_free - keep) / pageblock_nr_pages) : 0;
+	}
+	return rc->high_wmark + boost * rc->chunk_slots;
+}
+
 /**
  * swiotlb_grow() - one grow round
  * @rc:		Lending state; rc->lock is held.
@@ -269,7 +307,8 @@ static void swiotlb_arm_shrink(struct io_tlb_reclaim *rc)
  * too many chunks could not be taken. After a search failed (rc->outran),
  * it takes at least one chunk and aims rc->grow_boost chunks above the
  * high watermark, doubling that boost each time demand outruns it again;
- * shrinking halves it. Wholly free lent chunks come first, off the free
+ * shrinking halves it. The boost takes only memory the zone can spare
+ * (swiotlb_grow_target(), looked at again for every chunk). Wholly free lent chunks come first, off the free
  * lists; then picked chunks are migrated back, with the lent chunks right
  * after them as one run when more than one is wanted. Every iteration
  * either activates a chunk or counts a failure, so this never spins.
@@ -289,9 +328,9 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 				       (unsigned long)SWIOTLB_GROW_BOOST_MAX);
 		min_grow = 1;
 	}
-	target = rc->high_wmark + rc->grow_boost * rc->chunk_slots;
 
-	while ((free = swiotlb_free_slots(rc)) < target || grown < min_grow) {
+	while ((free = swiotlb_free_slots(rc)) <
+	       (target = swiotlb_grow_target(rc)) || grown < min_grow) {
 		/* Injected failures (io_tlb_fail_grow) are for migrating takes */
 		if (!rc->fail_grow) {
 			err = swiotlb_grow_free_chunk(rc);
@@ -594,11 +633,10 @@ VISIBLE_IF_KUNIT bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc)
  * swiotlb_evacuate_work() - evacuate_work: keep lent chunks claimable
  * @work:	&io_tlb_reclaim.evacuate_work.work.
  *
- * Runs every SWIOTLB_EVACUATE_PERIOD, emptying at most
- * SWIOTLB_EVACUATE_BATCH chunks each time (8 MiB a second with 2 MiB
- * chunks), so that a few seconds after memory pressure eases a burst finds
- * chunks to claim, while a busy guest pays at most that much migration a
- * second. It drops rc->lock between chunks: grow_work, which a burst
+ * Runs every SWIOTLB_EVACUATE_PERIOD, emptying at most io_tlb_evacuate_rate
+ * chunks each time (8 by default: 16 MiB a second with 2 MiB chunks), so
+ * that a few seconds after memory pressure eases a burst finds chunks to
+ * claim, while a busy guest pays at most that much migration a second. It drops rc->lock between chunks: grow_work, which a burst
  * needs, waits for one chunk's migration at most. It runs at the
  * workqueue's normal priority for the same reason: at idle priority on a
  * busy guest it would hold rc->lock for as long as it waits for a CPU.
@@ -608,10 +646,10 @@ void swiotlb_evacuate_work(struct work_struct *work)
 	struct io_tlb_reclaim *rc = container_of(to_delayed_work(work),
 						 struct io_tlb_reclaim,
 						 evacuate_work);
-	unsigned int i;
+	unsigned long i, rate = READ_ONCE(rc->evacuate_rate);
 	bool emptied;
 
-	for (i = 0; i < SWIOTLB_EVACUATE_BATCH; i++) {
+	for (i = 0; i < rate; i++) {
 		mutex_lock(&rc->lock);
 		emptied = swiotlb_evacuate_one(rc);
 		mutex_unlock(&rc->lock);
@@ -774,5 +812,24 @@ int swiotlb_set_evacuate(struct io_tlb_reclaim *rc, unsigned long val)
 	if (rc->zone)
 		swiotlb_keep_evacuated(rc);
 	swiotlb_arm_evacuate(rc);
+	return 0;
+}
+
+/**
+ * swiotlb_set_evacuate_rate() - set io_tlb_evacuate_rate, the most lent
+ *	chunks evacuate_work empties a second
+ * @rc:		Lending state.
+ * @val:	Chunks, 1 to SWIOTLB_EVACUATE_RATE_MAX.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int swiotlb_set_evacuate_rate(struct io_tlb_reclaim *rc, unsigned long val)
+{
+	if (!val || val > SWIOTLB_EVACUATE_RATE_MAX) {
+		pr_warn("io_tlb_evacuate_rate: %lu is not 1 to %d chunks a second (io_tlb_evacuate 0 turns evacuation off); unchanged\n",
+			val, SWIOTLB_EVACUATE_RATE_MAX);
+		return -EINVAL;
+	}
+	WRITE_ONCE(rc->evacuate_rate, val);
 	return 0;
 }
