@@ -71,8 +71,9 @@
  * @evacuate_target: Wholly free lent chunks evacuate_work tries to keep at
  *		least, so that the map path finds some to claim; 0 turns it off.
  * @evacuate_rate: Most lent chunks evacuate_work empties a second.
- * @burst_peak:	Most chunks above @nr_initial the pool has held since it
- *		was last at its initial size.
+ * @burst_peak:	Most chunks above @nr_initial the pool has held, or its
+ *		slots in use and the high watermark would have filled, since
+ *		it was last at its initial size (swiotlb_note_burst_peak()).
  * @last_burst:	@burst_peak of the last burst the pool shrank back from:
  *		evacuate_work keeps that many free if it is more than
  *		@evacuate_target (swiotlb_evacuate_goal()).

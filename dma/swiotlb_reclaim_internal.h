@@ -82,6 +82,7 @@ bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc);
 int swiotlb_parse_standby(const char *str, long *chunks);
 void swiotlb_grow(struct io_tlb_reclaim *rc);
 unsigned long swiotlb_zone_free_pages(struct io_tlb_reclaim *rc);
+void swiotlb_note_burst_peak(struct io_tlb_reclaim *rc);
 #endif
 
 /*

@@ -1532,6 +1532,33 @@ static void expect_pages_kept(struct kunit *test, struct file *file,
 }
 
 /*
+ * A burst the pool could not grow for is learnt by what it needed: slots
+ * in use plus the high watermark, here five chunks above the initial ones
+ * with no chunk grown (six if a mapping came and went meanwhile).
+ */
+static void reclaim_burst_peak_counts_demand(struct kunit *test)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long peak, noted;
+
+	mutex_lock(&rc->lock);
+	shrink_to_initial(rc);
+	peak = rc->burst_peak;
+	rc->burst_peak = 0;
+	swiotlb_set_watermarks(rc, 0, swiotlb_free_slots(rc) +
+			       5 * rc->chunk_slots);
+	swiotlb_note_burst_peak(rc);
+	noted = rc->burst_peak;
+	rc->burst_peak = peak;
+	swiotlb_set_watermarks(rc, t->saved_low, t->saved_high);
+	mutex_unlock(&rc->lock);
+
+	KUNIT_EXPECT_GE(test, noted, 5);
+	KUNIT_EXPECT_LE(test, noted, 6);
+}
+
+/*
  * Movable pages in a lent chunk are moved out while the zone has room,
  * which leaves the chunk wholly free for the map path to claim, lent all
  * along; the data survives the move.
@@ -1671,6 +1698,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_claims_ahead_when_grow_lags),
 	KUNIT_CASE(reclaim_transient_fallback_counted),
 	KUNIT_CASE(reclaim_evacuation_learns_burst),
+	KUNIT_CASE(reclaim_burst_peak_counts_demand),
 	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),
 	KUNIT_CASE_SLOW(reclaim_evacuation_rate_limited),
 	/* Last: takes two chunks out of the pool */

@@ -300,6 +300,31 @@ static unsigned long swiotlb_grow_target(struct io_tlb_reclaim *rc)
 }
 
 /**
+ * swiotlb_note_burst_peak() - remember how deep the current burst is
+ * @rc:		Lending state; rc->lock is held.
+ *
+ * rc->burst_peak is the most chunks above the initial ones the burst has
+ * needed: the chunks the pool holds, or, if more, those its slots in use
+ * plus the high watermark of free slots would fill. When growth could not
+ * keep up (every lent chunk full of pinned pages, migration slow), the pool
+ * stays smaller than the burst it served; evacuation must prepare for the
+ * burst, not for what growth managed.
+ */
+VISIBLE_IF_KUNIT void swiotlb_note_burst_peak(struct io_tlb_reclaim *rc)
+{
+	unsigned long active = atomic_long_read(&rc->nr_active);
+	unsigned long slots = active * rc->chunk_slots;
+	unsigned long used = slots - min(slots, swiotlb_free_slots(rc));
+	unsigned long need = DIV_ROUND_UP(used + rc->high_wmark,
+					  rc->chunk_slots);
+
+	lockdep_assert_held(&rc->lock);
+	need = min(max(need, active), rc->nr_chunks);
+	if (need > rc->nr_initial)
+		rc->burst_peak = max(rc->burst_peak, need - rc->nr_initial);
+}
+
+/**
  * swiotlb_grow() - one grow round
  * @rc:		Lending state; rc->lock is held.
  *
@@ -377,8 +402,7 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 	/* Answered: the map path need not claim ahead (swiotlb_grow_lags()) */
 	WRITE_ONCE(rc->kicked_at, 0);
 	/* Claims kick this worker too, so their chunks are counted here */
-	rc->burst_peak = max_t(unsigned long, rc->burst_peak,
-			       atomic_long_read(&rc->nr_active) - rc->nr_initial);
+	swiotlb_note_burst_peak(rc);
 	swiotlb_arm_shrink(rc);
 }
 

@@ -322,9 +322,10 @@ unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max)
  * more than half of the zone's free memory. With a reserve they fill partly
  * used lent pageblocks first and split a wholly free one only while more
  * than @nr are left, so that the DMA map path finds @nr pageblocks to
- * claim without migration. Once the zone's ordinary free memory is down
- * to a sixteenth of the zone, or its ordinary movable free lists are
- * empty, movable allocations take the reserved pageblocks too: the
+ * claim without migration. Once the zone's ordinary free memory is below
+ * a sixteenth of the zone, the reserve shrinks in proportion to it
+ * (swiotlb_reserve_in_force()), and once the ordinary movable free lists
+ * are empty, movable allocations take the reserved pageblocks too: the
  * reserve never makes an allocation fail, nor squeezes unmovable ones.
  *
  * Context: Any context.

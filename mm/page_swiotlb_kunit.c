@@ -832,8 +832,33 @@ out:
 	return_range(test, &r);
 }
 
+/*
+ * The reserve holds whole above the floor of ordinary free memory and
+ * yields in proportion below it: half at half the floor, none at none.
+ */
+static void page_swiotlb_reserve_yields_gradually(struct kunit *test)
+{
+	const unsigned long floor = 4000, reserve = 60;
+
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, 2 * floor, floor),
+			reserve);
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, floor, floor),
+			reserve);
+	KUNIT_EXPECT_EQ(test,
+			swiotlb_reserve_in_force(reserve, floor * 9 / 10, floor),
+			54);
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, floor / 2, floor),
+			30);
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, 0, floor), 0);
+	/* Free counts are per-cpu sums: the difference can dip below 0 */
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, -8, floor), 0);
+	/* A zone too small for a floor keeps the whole reserve */
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, 0, 0), reserve);
+}
+
 static struct kunit_case page_swiotlb_cases[] = {
 	KUNIT_CASE(page_swiotlb_counters_exact),
+	KUNIT_CASE(page_swiotlb_reserve_yields_gradually),
 	KUNIT_CASE(page_swiotlb_bad_ranges),
 	KUNIT_CASE(page_swiotlb_isolation_refused),
 	KUNIT_CASE(page_swiotlb_used_pages_large_buddy),

@@ -12,6 +12,7 @@
 
 #include <linux/errno.h>
 #include <linux/gfp_types.h>
+#include <linux/math.h>
 #include <linux/types.h>
 
 struct page;
@@ -32,6 +33,33 @@ unsigned long swiotlb_lent_pages(void);
 struct page *swiotlb_claim_free_pageblock(struct zone *zone);
 unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max);
 void swiotlb_reserve_free_pageblocks(struct zone *zone, unsigned long nr);
+
+/**
+ * swiotlb_reserve_in_force() - how much of the reserve holds now
+ * @reserve: wholly free lent pageblocks swiotlb asked to keep whole
+ * @ordinary: the zone's free pages outside lent pageblocks
+ * @floor: ordinary free pages below which the reserve yields
+ *
+ * Above @floor the whole reserve holds. Below it the reserve shrinks in
+ * proportion, to nothing when ordinary memory is used up: movable
+ * allocations leave what ordinary memory is left to unmovable ones by
+ * splitting reserved pageblocks, a few at first and all of them at the
+ * end. All at once at @floor, they split the pageblocks a DMA burst was
+ * claiming at that very moment, when its own buffers had taken ordinary
+ * memory down to @floor.
+ *
+ * Return: the number of wholly free lent pageblocks to keep whole.
+ */
+static inline unsigned long swiotlb_reserve_in_force(unsigned long reserve,
+						     long ordinary,
+						     unsigned long floor)
+{
+	if (ordinary >= (long)floor)
+		return reserve;
+	if (ordinary <= 0)
+		return 0;
+	return mult_frac(reserve, (unsigned long)ordinary, floor);
+}
 #else
 static inline int swiotlb_lend_reserved_pageblocks(unsigned long start_pfn,
 						   unsigned long nr_pages)
