@@ -1413,15 +1413,16 @@ static bool folio_pattern(struct folio *folio, pgoff_t index, bool fill)
 }
 
 /*
- * Once the pool has shrunk back from a burst that grew it by more chunks
- * than io_tlb_evacuate, evacuation keeps that many lent chunks wholly
- * free for the next one, and the page allocator leaves them whole.
+ * During a burst the page allocator leaves every wholly free lent chunk
+ * whole. Once the pool has shrunk back from a burst that grew it by more
+ * chunks than io_tlb_evacuate, evacuation keeps that many lent chunks
+ * wholly free for the next one, and the page allocator leaves them whole.
  */
 static void reclaim_evacuation_learns_burst(struct kunit *test)
 {
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
-	unsigned long target, last, grown, learnt, goal, reserve;
+	unsigned long target, last, grown, learnt, goal, reserve, in_burst;
 
 	mutex_lock(&rc->lock);
 	shrink_to_initial(rc);
@@ -1436,6 +1437,7 @@ static void reclaim_evacuation_learns_burst(struct kunit *test)
 			       2 * rc->chunk_slots + 1);
 	swiotlb_grow(rc);
 	grown = atomic_long_read(&rc->nr_active) - rc->nr_initial;
+	in_burst = READ_ONCE(rc->zone->swiotlb_blocks_reserve);
 	shrink_work_now(rc, t);
 	learnt = rc->last_burst;
 	goal = swiotlb_evacuate_goal(rc);
@@ -1446,6 +1448,7 @@ static void reclaim_evacuation_learns_burst(struct kunit *test)
 	mutex_unlock(&rc->lock);
 
 	KUNIT_EXPECT_EQ(test, grown, 3);
+	KUNIT_EXPECT_EQ(test, in_burst, rc->nr_chunks);
 	KUNIT_EXPECT_EQ(test, learnt, grown);
 	KUNIT_EXPECT_EQ(test, goal, grown);
 	KUNIT_EXPECT_EQ(test, reserve, goal);
