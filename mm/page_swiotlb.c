@@ -324,9 +324,10 @@ unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max)
  * than @nr are left, so that the DMA map path finds @nr pageblocks to
  * claim without migration. Once the zone's ordinary free memory is below
  * a sixteenth of the zone, the reserve shrinks in proportion to it
- * (swiotlb_reserve_in_force()), and once the ordinary movable free lists
- * are empty, movable allocations take the reserved pageblocks too: the
- * reserve never makes an allocation fail, nor squeezes unmovable ones.
+ * (swiotlb_reserve_in_force()), and once no free memory of another type is
+ * left to claim or steal, movable allocations take the reserved pageblocks
+ * too: the reserve never makes an allocation fail, nor squeezes unmovable
+ * ones.
  *
  * Context: Any context.
  */
