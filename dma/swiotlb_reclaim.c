@@ -1084,6 +1084,24 @@ void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns)
 }
 
 /**
+ * swiotlb_reclaim_note_transient_failed() - count a transient pool not made
+ * @pool:	The default pool, which could not serve a mapping.
+ *
+ * The page allocator had no room for the transient pool either, so the
+ * mapping fails: the counter tells such failures from those of a kernel
+ * without CONFIG_SWIOTLB_DYNAMIC.
+ *
+ * Context: Any context.
+ */
+void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
+{
+	struct io_tlb_reclaim *rc = pool->reclaim;
+
+	if (rc)
+		atomic_long_inc(&rc->transient_fail_count);
+}
+
+/**
  * swiotlb_retire_chunk() - lend a free active chunk again
  * @rc:		Lending state; rc->lock is held.
  * @chunk:	Active chunk.

@@ -333,10 +333,11 @@ VISIBLE_IF_KUNIT void swiotlb_note_burst_peak(struct io_tlb_reclaim *rc)
  * it takes at least one chunk and aims rc->grow_boost chunks above the
  * high watermark, doubling that boost each time demand outruns it again;
  * shrinking halves it. The boost takes only memory the zone can spare
- * (swiotlb_grow_target(), looked at again for every chunk). Wholly free lent chunks come first, off the free
- * lists; then picked chunks are migrated back, with the lent chunks right
- * after them as one run when more than one is wanted. Every iteration
- * either activates a chunk or counts a failure, so this never spins.
+ * (swiotlb_grow_target(), looked at again for every chunk). Wholly free
+ * lent chunks come first, off the free lists; then picked chunks are
+ * migrated back, with the lent chunks right after them as one run when
+ * more than one is wanted. Every iteration either activates a chunk or
+ * counts a failure, so this never spins.
  */
 VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 {
@@ -411,7 +412,7 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
  * swiotlb_evacuate_goal() - wholly free lent chunks evacuate_work keeps
  * @rc:		Lending state.
  *
- * io_tlb_evacuate, or, if the last burst grew the pool by more, that many:
+ * io_tlb_evacuate, or, if the last burst needed more, that many:
  * the next burst is likely to be like the last, and a chunk that is wholly
  * free when it comes is claimed in microseconds instead of migrated in
  * milliseconds. At most half of the chunks that are not initial, so that
@@ -671,10 +672,11 @@ VISIBLE_IF_KUNIT bool swiotlb_evacuate_one(struct io_tlb_reclaim *rc)
  * Runs every SWIOTLB_EVACUATE_PERIOD, emptying at most io_tlb_evacuate_rate
  * chunks each time (8 by default: 16 MiB a second with 2 MiB chunks), so
  * that a few seconds after memory pressure eases a burst finds chunks to
- * claim, while a busy guest pays at most that much migration a second. It drops rc->lock between chunks: grow_work, which a burst
- * needs, waits for one chunk's migration at most. It runs at the
- * workqueue's normal priority for the same reason: at idle priority on a
- * busy guest it would hold rc->lock for as long as it waits for a CPU.
+ * claim, while a busy guest pays at most that much migration a second. It
+ * drops rc->lock between chunks: grow_work, which a burst needs, waits for
+ * one chunk's migration at most. It runs at the workqueue's normal
+ * priority for the same reason: at idle priority on a busy guest it would
+ * hold rc->lock for as long as it waits for a CPU.
  */
 void swiotlb_evacuate_work(struct work_struct *work)
 {

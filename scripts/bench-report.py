@@ -771,8 +771,9 @@ L.append("* **claim latency**: the `swiotlb_reclaim:swiotlb_reclaim_claim` trace
          "burst's start to fio's exit; `duration_ns` is the time from the call to the published slots. "
          "Every traced claim of all runs and bursts (per burst: `claims.csv`). Wall-clock on a TCG guest.")
 L.append("* **evacuations**: `io_tlb_evacuate_count` / `io_tlb_evacuate_pages` after minus before the "
-         "wait: lent chunks the worker emptied by migrating their pages out (it runs once a second "
-         "while fewer than `io_tlb_evacuate` (4) lent chunks are wholly free and the zone has room); in "
+         "wait: lent chunks the worker emptied by migrating their pages out (up to "
+         "`io_tlb_evacuate_rate` (8) a second while fewer lent chunks are wholly free than its goal, "
+         "`io_tlb_evacuate` or the last burst's need, and the zone has room); in "
          "brackets the counters' values before the wait, i.e. what it emptied since boot. For the "
          "evacuation burst, also `io_tlb_claimable_chunks` (wholly free lent chunks, what a claim can take) "
          "at the start and the end of the wait.")
@@ -790,7 +791,7 @@ if any(refill.values()) or cost_rows:
              "ordinary memory, in movable pageblocks). *Refill*: more tmpfs files until at most 1 lent chunk "
              "is wholly free (`io_tlb_claimable_chunks`), `MemFree` is below 32 MiB, or the DMA32 safety stop; "
              "*release*: the held files go, so ordinary memory has room again while the refill keeps the lent "
-             "chunks full. *Wait*: `io_tlb_evacuate` back at 4, wholly free lent chunks / "
+             "chunks full. *Wait*: `io_tlb_evacuate` back at its default, wholly free lent chunks / "
              "`io_tlb_evacuate_count` sampled every second; then the burst.")
     L.append("")
     L.append("| step | " + " | ".join(KERNELS) + " |")
@@ -837,9 +838,9 @@ if any(refill.values()) or cost_rows:
         L.append(f"**Cost on a busy guest.** After the evacuation burst's shrink, "
                  f"`stress-ng --memcpy 2` (both vCPUs) for {win} s with `io_tlb_evacuate` 0, then {win} s with "
                  "evacuation on and moving pages, in pairs. *On* sets `io_tlb_evacuate` above the wholly free "
-                 "lent chunks there are (their count + window + 4), so the worker empties one chunk a second "
-                 "for the whole window: the rate it has at the default 4 while fewer than 4 are free, for "
-                 "longer than the 4 s that takes. The refill's pages still occupy lent chunks, and the "
+                 "lent chunks there are (their count + `io_tlb_evacuate_rate` x window + 4), so the worker "
+                 "empties chunks at its full rate (8 a second by default) for the whole window, as it does "
+                 "after memory pressure eased while fewer than its goal are free. The refill's pages still occupy lent chunks, and the "
                  "released part left ordinary memory to move them to. memcpy bogo ops/s (real time), per "
                  "window, and the guest's CPU time (USER_HZ ticks from /proc/stat and the kworker threads' "
                  "utime + stime) in the window; `evac-cost.csv`.")
@@ -871,10 +872,12 @@ if any(refill.values()) or cost_rows:
                    "of its speed with evacuation off (per pair).")
             if sum(onc) and any(r[12] not in (None, "") for r in ons):
                 per = (kw_on - kw_off * len(ons) / max(len(offs), 1)) / sum(onc)
-                share = per * (sum(onc) / (len(ons) * num(win))) / (2 * 1000)
+                rate = sum(onc) / (len(ons) * num(win))
+                share = per * rate / (2 * 1000)
                 txt += (f" The kworkers were charged {kw_on:.0f} ms of CPU in the *on* windows and {kw_off:.0f} ms "
                         f"in the *off* ones: about {per:.0f} ms per evacuated chunk, {share * 100:.1f}% of the "
-                        "guest's two vCPUs at one chunk a second (tick-sampled guest accounting, 10 ms ticks).")
+                        f"guest's two vCPUs at the {rate:.1f} chunks a second it reached (tick-sampled guest "
+                        "accounting, 10 ms ticks).")
             L.append(txt)
         L.append("")
 
