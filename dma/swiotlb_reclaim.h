@@ -76,6 +76,8 @@
  * @burst_peak:	Most chunks above @nr_initial the pool has held, or its
  *		slots in use and the high watermark would have filled, since
  *		it was last at its initial size (swiotlb_note_burst_peak()).
+ * @burst_until: jiffies until which a burst is being served: the pool grew
+ *		SWIOTLB_BURST_QUIET before (swiotlb_keep_evacuated()).
  * @last_burst:	@burst_peak of the last burst the pool shrank back from:
  *		evacuate_work keeps that many free if it is more than
  *		@evacuate_target (swiotlb_evacuate_goal()).
@@ -139,6 +141,7 @@ struct io_tlb_reclaim {
 	unsigned long evacuate_target;
 	unsigned long evacuate_rate;
 	unsigned long burst_peak;
+	unsigned long burst_until;
 	unsigned long last_burst;
 	atomic_long_t evacuate_count;
 	atomic_long_t evacuate_pages;

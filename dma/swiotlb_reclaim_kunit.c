@@ -1414,15 +1414,17 @@ static bool folio_pattern(struct folio *folio, pgoff_t index, bool fill)
 
 /*
  * During a burst the page allocator leaves every wholly free lent chunk
- * whole. Once the pool has shrunk back from a burst that grew it by more
- * chunks than io_tlb_evacuate, evacuation keeps that many lent chunks
- * wholly free for the next one, and the page allocator leaves them whole.
+ * whole, and once growth has stopped for a while only the goal's worth.
+ * Once the pool has shrunk back from a burst that grew it by more chunks
+ * than io_tlb_evacuate, evacuation keeps that many lent chunks wholly free
+ * for the next one, and the page allocator leaves them whole.
  */
 static void reclaim_evacuation_learns_burst(struct kunit *test)
 {
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
 	unsigned long target, last, grown, learnt, goal, reserve, in_burst;
+	unsigned long quiet, quiet_goal;
 
 	mutex_lock(&rc->lock);
 	shrink_to_initial(rc);
@@ -1438,6 +1440,11 @@ static void reclaim_evacuation_learns_burst(struct kunit *test)
 	swiotlb_grow(rc);
 	grown = atomic_long_read(&rc->nr_active) - rc->nr_initial;
 	in_burst = READ_ONCE(rc->zone->swiotlb_blocks_reserve);
+	/* SWIOTLB_BURST_QUIET after the last growth, still grown */
+	rc->burst_until = jiffies;
+	swiotlb_keep_evacuated(rc);
+	quiet = READ_ONCE(rc->zone->swiotlb_blocks_reserve);
+	quiet_goal = swiotlb_evacuate_goal(rc);
 	shrink_work_now(rc, t);
 	learnt = rc->last_burst;
 	goal = swiotlb_evacuate_goal(rc);
@@ -1449,6 +1456,7 @@ static void reclaim_evacuation_learns_burst(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, grown, 3);
 	KUNIT_EXPECT_EQ(test, in_burst, rc->nr_chunks);
+	KUNIT_EXPECT_EQ(test, quiet, quiet_goal);
 	KUNIT_EXPECT_EQ(test, learnt, grown);
 	KUNIT_EXPECT_EQ(test, goal, grown);
 	KUNIT_EXPECT_EQ(test, reserve, goal);
@@ -1720,9 +1728,26 @@ static int reclaim_suite_init(struct kunit_suite *suite)
 	return 0;
 }
 
+/*
+ * The page allocator's suite runs next and counts free lent pages to the
+ * page: evacuation, re-armed by the tests above, would move pages out of a
+ * lent chunk behind its back.
+ */
+static void reclaim_suite_exit(struct kunit_suite *suite)
+{
+	struct io_tlb_reclaim *rc = test_rc();
+
+	mutex_lock(&rc->lock);
+	rc->evacuate_target = 0;
+	swiotlb_keep_evacuated(rc);
+	mutex_unlock(&rc->lock);
+	cancel_delayed_work_sync(&rc->evacuate_work);
+}
+
 static struct kunit_suite swiotlb_reclaim_suite = {
 	.name = "swiotlb_reclaim",
 	.suite_init = reclaim_suite_init,
+	.suite_exit = reclaim_suite_exit,
 	.init = reclaim_test_init,
 	.exit = reclaim_test_exit,
 	.test_cases = swiotlb_reclaim_cases,

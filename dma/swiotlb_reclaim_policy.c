@@ -37,6 +37,8 @@
 #define SWIOTLB_EVACUATE_RATE_MAX	64
 /* Most chunks a grow round takes beyond the high watermark after bursts */
 #define SWIOTLB_GROW_BOOST_MAX		32
+/* A burst is being served until this long after the pool last grew */
+#define SWIOTLB_BURST_QUIET		(HZ / 2)
 
 /* End of the backoff after a grow round that could not help; see kick */
 static unsigned long kick_after;
@@ -404,6 +406,9 @@ VISIBLE_IF_KUNIT void swiotlb_grow(struct io_tlb_reclaim *rc)
 	WRITE_ONCE(rc->kicked_at, 0);
 	/* Claims kick this worker too, so their chunks are counted here */
 	swiotlb_note_burst_peak(rc);
+	/* Grown, or a search failed: a burst is being served */
+	if (grown || min_grow)
+		rc->burst_until = jiffies + SWIOTLB_BURST_QUIET;
 	swiotlb_keep_evacuated(rc);
 	swiotlb_arm_shrink(rc);
 }
@@ -545,6 +550,8 @@ void swiotlb_shrink_work(struct work_struct *work)
 		swiotlb_end_burst(rc);
 		goto out;
 	}
+	/* Growth stopped SWIOTLB_BURST_QUIET ago: back to the goal */
+	swiotlb_keep_evacuated(rc);
 
 	/* Hysteresis: only shrink with a whole chunk to spare above high */
 	if (swiotlb_free_slots(rc) < rc->high_wmark + rc->chunk_slots) {
@@ -583,12 +590,15 @@ out:
  * evacuate_work made would be the next they split, its own migration
  * targets first. The page allocator leaves swiotlb_evacuate_goal() wholly
  * free lent chunks (a pageblock each) whole instead, fewer once ordinary
- * memory runs short. While the pool is above its initial size a burst is
- * being served, and every wholly free lent chunk is one the map path may
- * claim next: then it leaves them all whole. In one make bench boot, the
- * burst's own buffers split 38 of the 71 whole chunks within half a second
- * of its start while the reserve was the goal (50), and the burst failed
- * 82 requests.
+ * memory runs short. While a burst is being served (the pool grew less
+ * than SWIOTLB_BURST_QUIET ago), every wholly free lent chunk is one the
+ * map path may claim next: then it leaves them all whole. In one make
+ * bench boot, the burst's own buffers split 38 of the 71 whole chunks
+ * within half a second of its start while the reserve was the goal (50),
+ * and the burst failed 82 requests. Only for that long: a pool that stays
+ * grown under steady I/O would otherwise keep movable data out of the lent
+ * area for as long as it lasts. shrink_work, which looks every
+ * SWIOTLB_SHRINK_PERIOD while the pool is grown, puts the goal back.
  */
 void swiotlb_keep_evacuated(struct io_tlb_reclaim *rc)
 {
@@ -596,7 +606,8 @@ void swiotlb_keep_evacuated(struct io_tlb_reclaim *rc)
 
 	if (!rc->zone)
 		return;
-	if (atomic_long_read(&rc->nr_active) > rc->nr_initial)
+	if (atomic_long_read(&rc->nr_active) > rc->nr_initial &&
+	    swiotlb_before_deadline(rc->burst_until, SWIOTLB_BURST_QUIET))
 		keep = rc->nr_chunks;
 	swiotlb_reserve_free_pageblocks(rc->zone, keep);
 }
