@@ -554,6 +554,20 @@ unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc)
 	return free;
 }
 
+/**
+ * swiotlb_used_slots() - slots in use in the active chunks of the pool
+ * @rc:		Lending state.
+ *
+ * Return: active slots less swiotlb_free_slots(); the same racy snapshot.
+ */
+unsigned long swiotlb_used_slots(struct io_tlb_reclaim *rc)
+{
+	unsigned long active = atomic_long_read(&rc->nr_active) *
+			       rc->chunk_slots;
+
+	return active - min(active, swiotlb_free_slots(rc));
+}
+
 static void swiotlb_lose_chunk(struct io_tlb_reclaim *rc, unsigned long chunk,
 			       const char *why)
 {
@@ -1319,8 +1333,7 @@ bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 	lent = swiotlb_lent_chunks(rc) * rc->chunk_slots;
 	dev_warn_ratelimited(dev,
 			     "swiotlb buffer is full (sz: %zd bytes), active %lu (slots), used %lu (slots), lent %lu (slots)\n",
-			     size, active, active - min(active, swiotlb_free_slots(rc)),
-			     lent);
+			     size, active, swiotlb_used_slots(rc), lent);
 	return true;
 }
 

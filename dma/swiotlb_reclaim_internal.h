@@ -35,6 +35,7 @@ extern struct io_tlb_reclaim swiotlb_default_reclaim;
 
 /* swiotlb_reclaim.c: chunk state changes, all under rc->lock */
 unsigned long swiotlb_free_slots(struct io_tlb_reclaim *rc);
+unsigned long swiotlb_used_slots(struct io_tlb_reclaim *rc);
 int swiotlb_grow_chunk(struct io_tlb_reclaim *rc, unsigned long chunk);
 int swiotlb_grow_run(struct io_tlb_reclaim *rc, unsigned long chunk,
 		     unsigned long nr);

@@ -1036,7 +1036,7 @@ static void reclaim_boost_spares_memory(struct kunit *test)
 	unsigned long active, keep, boost, at_edge, above_edge;
 
 	KUNIT_ASSERT_NOT_NULL(test, rc->zone);
-	keep = high_wmark_pages(rc->zone) + zone_managed_pages(rc->zone) / 16;
+	keep = high_wmark_pages(rc->zone) + swiotlb_reserve_floor(rc->zone);
 	kunit_activate_static_stub(test, swiotlb_zone_free_pages,
 				   zone_free_pretended);
 

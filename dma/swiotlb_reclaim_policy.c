@@ -292,7 +292,7 @@ static unsigned long swiotlb_grow_target(struct io_tlb_reclaim *rc)
 
 	if (rc->zone && boost) {
 		keep = high_wmark_pages(rc->zone) +
-		       zone_managed_pages(rc->zone) / 16;
+		       swiotlb_reserve_floor(rc->zone);
 		zone_free = swiotlb_zone_free_pages(rc);
 		/* A chunk is a pageblock */
 		boost = zone_free > keep ?
@@ -315,10 +315,8 @@ static unsigned long swiotlb_grow_target(struct io_tlb_reclaim *rc)
 VISIBLE_IF_KUNIT void swiotlb_note_burst_peak(struct io_tlb_reclaim *rc)
 {
 	unsigned long active = atomic_long_read(&rc->nr_active);
-	unsigned long slots = active * rc->chunk_slots;
-	unsigned long used = slots - min(slots, swiotlb_free_slots(rc));
-	unsigned long need = DIV_ROUND_UP(used + rc->high_wmark,
-					  rc->chunk_slots);
+	unsigned long need = DIV_ROUND_UP(swiotlb_used_slots(rc) +
+					  rc->high_wmark, rc->chunk_slots);
 
 	lockdep_assert_held(&rc->lock);
 	need = min(max(need, active), rc->nr_chunks);

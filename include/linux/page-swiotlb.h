@@ -13,6 +13,7 @@
 #include <linux/errno.h>
 #include <linux/gfp_types.h>
 #include <linux/math.h>
+#include <linux/mmzone.h>
 #include <linux/types.h>
 
 struct page;
@@ -33,6 +34,20 @@ unsigned long swiotlb_lent_pages(void);
 struct page *swiotlb_claim_free_pageblock(struct zone *zone);
 unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max);
 void swiotlb_reserve_free_pageblocks(struct zone *zone, unsigned long nr);
+
+/**
+ * swiotlb_reserve_floor() - ordinary free memory below which the reserve yields
+ * @zone: the zone swiotlb's lent pageblocks are in
+ *
+ * A sixteenth of the zone (see swiotlb_reserve_in_force()). swiotlb's grow
+ * boost takes no memory below this level either, above the high watermark.
+ *
+ * Return: a number of pages.
+ */
+static inline unsigned long swiotlb_reserve_floor(struct zone *zone)
+{
+	return zone_managed_pages(zone) / 16;
+}
 
 /**
  * swiotlb_reserve_in_force() - how much of the reserve holds now
