@@ -11,6 +11,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
+#include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/initrd.h>
 #include <linux/kthread.h>
@@ -1394,6 +1395,12 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 static void put_file(void *file)
 {
 	fput(file);
+	/*
+	 * From a kthread the last fput is deferred to a work item: without
+	 * the flush, the file's page cache is freed while later tests, and
+	 * the page allocator's suite, count free lent pages.
+	 */
+	flush_delayed_fput();
 }
 
 static bool folio_pattern(struct folio *folio, pgoff_t index, bool fill)
@@ -1730,7 +1737,7 @@ static int reclaim_suite_init(struct kunit_suite *suite)
 
 /*
  * The page allocator's suite runs next and counts free lent pages to the
- * page: evacuation, re-armed by the tests above, would move pages out of a
+ * page: evacuation, re-armed by the tests above, could move pages out of a
  * lent chunk behind its back.
  */
 static void reclaim_suite_exit(struct kunit_suite *suite)
