@@ -1116,6 +1116,59 @@ void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
 }
 
 /**
+ * swiotlb_reclaim_alloc_tlb() - a transient pool from a lent chunk's free pages
+ * @dev:	Device being mapped for (%NULL for upstream's pool worker).
+ * @bytes:	Size of the transient pool.
+ * @phys_limit:	Highest physical address the device can reach.
+ *
+ * With CONFIG_SWIOTLB_DYNAMIC, a mapping the region cannot serve (no free
+ * slot, no wholly free lent chunk to claim) gets a transient pool, which
+ * upstream allocates without waiting. Right after memory pressure ordinary
+ * memory may have no free block of that size while the lent chunks, which
+ * only movable data may use, still have free pages between it: the mapping
+ * would fail although the region has room. Then the transient pool is made
+ * of a free block of a lent chunk (swiotlb_alloc_lent_block(), partly used
+ * chunks first). The chunk stays lent: its slots are not active, so
+ * swiotlb_find_pool() passes the default pool and finds the transient pool,
+ * and no worker can take the chunk back while the block is in use
+ * (alloc_contig_range() cannot migrate it). swiotlb_free_tlb() gives the
+ * block back to the lent free lists like any transient pool's pages.
+ *
+ * The caller, swiotlb_alloc_tlb(), sends devices that need decrypted
+ * memory to the atomic pools before this, so a block is never shared with
+ * a CoCo host here.
+ *
+ * Context: Any context.
+ * Return: the first page of the block, or %NULL if @dev's default pool does
+ * not lend or no lent chunk has a free block of that size below
+ * @phys_limit.
+ */
+struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
+				       u64 phys_limit)
+{
+	unsigned int order = get_order(bytes);
+	struct io_tlb_reclaim *rc;
+	struct page *page;
+
+	if (!dev || !dev->dma_io_tlb_mem)
+		return NULL;
+	rc = dev->dma_io_tlb_mem->defpool.reclaim;
+	if (!rc)
+		return NULL;
+
+	page = swiotlb_alloc_lent_block(rc->zone, order);
+	if (!page)
+		return NULL;
+	if (page_to_phys(page) + bytes - 1 > phys_limit) {
+		__free_pages(page, order);
+		return NULL;
+	}
+	atomic_long_inc(&rc->transient_lent_count);
+	return page;
+}
+EXPORT_SYMBOL_IF_KUNIT(swiotlb_reclaim_alloc_tlb);
+
+/**
  * swiotlb_retire_chunk() - lend a free active chunk again
  * @rc:		Lending state; rc->lock is held.
  * @chunk:	Active chunk.

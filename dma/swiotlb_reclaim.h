@@ -62,6 +62,8 @@
  *		transient pool's slots.
  * @transient_fail_count: Transient pools that could not be allocated: the
  *		mapping failed.
+ * @transient_lent_count: Transient pools whose memory came from a free
+ *		block of a lent chunk, ordinary memory having none.
  * @standby:	Chunks on standby: taken back, zeroed and shared with the
  *		host, slots withdrawn, for the map path to activate at once.
  * @nr_standby:	Chunks in @standby.
@@ -132,6 +134,7 @@ struct io_tlb_reclaim {
 	atomic_long_t transient_count;
 	atomic_long_t transient_ns_max;
 	atomic_long_t transient_fail_count;
+	atomic_long_t transient_lent_count;
 	unsigned long *standby;
 	atomic_long_t nr_standby;
 	unsigned long standby_target;
@@ -171,6 +174,8 @@ void swiotlb_reclaim_kick(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_claim(struct io_tlb_pool *pool);
 void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns);
 void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool);
+struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
+				       u64 phys_limit);
 bool swiotlb_reclaim_exit(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 			       size_t size);
@@ -212,7 +217,7 @@ static inline bool swiotlb_reclaim_pool_lends(struct io_tlb_pool *pool)
 static inline gfp_t swiotlb_reclaim_transient_gfp(struct io_tlb_pool *pool)
 {
 	if (swiotlb_reclaim_pool_lends(pool))
-		return GFP_NOWAIT | __GFP_HIGH | __GFP_NOWARN;
+		return GFP_NOWAIT | __GFP_HIGH;
 	return GFP_NOWAIT | __GFP_NOWARN;
 }
 
@@ -363,6 +368,13 @@ static inline void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool,
 static inline void
 swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
 {
+}
+
+static inline struct page *swiotlb_reclaim_alloc_tlb(struct device *dev,
+						     size_t bytes,
+						     u64 phys_limit)
+{
+	return NULL;
 }
 
 #endif /* CONFIG_SWIOTLB_RECLAIM */

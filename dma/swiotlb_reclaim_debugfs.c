@@ -213,6 +213,8 @@ static void __init swiotlb_reclaim_debugfs_init(struct io_tlb_reclaim *rc)
 			    &rc->transient_ns_max, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_transient_fail_count", 0400, dir,
 			    &rc->transient_fail_count, &swiotlb_counter_fops);
+	debugfs_create_file("io_tlb_transient_lent_count", 0400, dir,
+			    &rc->transient_lent_count, &swiotlb_counter_fops);
 	debugfs_create_file("io_tlb_standby_nslabs", 0400, dir, rc,
 			    &swiotlb_standby_fops);
 	debugfs_create_file("io_tlb_standby_used_count", 0400, dir,

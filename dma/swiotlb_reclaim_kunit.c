@@ -1392,6 +1392,96 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 #endif
 }
 
+/* Free lent pages of the zone, read until two readings agree */
+static unsigned long steady_free_lent(struct zone *zone)
+{
+	unsigned long before, now = zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
+	int tries = 10;
+
+	do {
+		before = now;
+		now = zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
+	} while (now != before && --tries);
+	return now;
+}
+
+/*
+ * With CONFIG_SWIOTLB_DYNAMIC, a transient pool that ordinary memory cannot
+ * give is made of a free block of a lent chunk (IRQs off, as on the map
+ * path): a partly used chunk's block before a wholly free chunk is split,
+ * the chunk stays lent (no pool is found at the block's address), and the
+ * block goes back to the lent free lists. A device that cannot reach the
+ * block gets none, and no page is lost.
+ */
+static void reclaim_transient_from_lent_block(struct kunit *test)
+{
+	unsigned int order = get_order(IO_TLB_SEGSIZE << IO_TLB_SHIFT);
+	struct io_tlb_reclaim *rc = test_rc();
+	struct reclaim_test *t = test->priv;
+	unsigned long chunk_pages = 1UL << (rc->pool->chunk_shift - PAGE_SHIFT);
+	unsigned long chunk, pfn = 0, whole, lent_blocks, free_lent;
+	unsigned long flags;
+	struct page *page;
+	phys_addr_t phys;
+	int tries;
+
+	mutex_lock(&rc->lock);
+	for (chunk = 0; chunk < rc->nr_chunks; chunk++) {
+		pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+		if (swiotlb_chunk_is_lent(rc, chunk) &&
+		    !swiotlb_pageblocks_used_pages(pfn, chunk_pages))
+			break;
+	}
+	KUNIT_ASSERT_LT_MSG(test, chunk, rc->nr_chunks,
+			    "no wholly free lent chunk");
+	/* One page of it in use, as a borrower's would be */
+	KUNIT_ASSERT_EQ(test, alloc_contig_range(pfn + 5, pfn + 6,
+						 MIGRATE_SWIOTLB, GFP_KERNEL), 0);
+
+	whole = swiotlb_free_pageblocks(rc->zone, ULONG_MAX);
+	lent_blocks = atomic_long_read(&rc->transient_lent_count);
+	local_irq_save(flags);
+	page = swiotlb_reclaim_alloc_tlb(t->dev, PAGE_SIZE << order,
+					 DMA_BIT_MASK(64));
+	local_irq_restore(flags);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	phys = page_to_phys(page);
+
+	KUNIT_EXPECT_EQ_MSG(test, swiotlb_free_pageblocks(rc->zone, ULONG_MAX),
+			    whole, "a wholly free lent chunk was split");
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->transient_lent_count),
+			lent_blocks + 1);
+	KUNIT_EXPECT_GE(test, phys, rc->pool->start);
+	KUNIT_EXPECT_LE(test, phys + (PAGE_SIZE << order), rc->pool->end);
+	KUNIT_EXPECT_TRUE(test, swiotlb_chunk_is_lent(rc, addr_chunk(rc, phys)));
+	KUNIT_EXPECT_NULL(test, swiotlb_find_pool(t->dev, phys));
+	KUNIT_EXPECT_EQ(test, page_count(page), 1);
+	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(PHYS_PFN(phys),
+							    1UL << order),
+			1UL << order);
+
+	__free_pages(page, order);
+	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(PHYS_PFN(phys),
+							    1UL << order), 0);
+	KUNIT_EXPECT_EQ(test, get_pageblock_migratetype(page), MIGRATE_SWIOTLB);
+
+	/* Out of the device's reach: given back at once, none counted */
+	for (tries = 0; tries < 3; tries++) {
+		free_lent = steady_free_lent(rc->zone);
+		page = swiotlb_reclaim_alloc_tlb(t->dev, PAGE_SIZE << order,
+						 rc->pool->start - 1);
+		KUNIT_EXPECT_NULL(test, page);
+		if (steady_free_lent(rc->zone) == free_lent)
+			break;
+	}
+	KUNIT_EXPECT_LT_MSG(test, tries, 3, "free lent pages went missing");
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->transient_lent_count),
+			lent_blocks + 1);
+
+	free_contig_range(pfn + 5, 1);
+	mutex_unlock(&rc->lock);
+}
+
 static void put_file(void *file)
 {
 	fput(file);
@@ -1715,6 +1805,7 @@ static struct kunit_case swiotlb_reclaim_cases[] = {
 	KUNIT_CASE(reclaim_deferred_lending),
 	KUNIT_CASE(reclaim_claims_ahead_when_grow_lags),
 	KUNIT_CASE(reclaim_transient_fallback_counted),
+	KUNIT_CASE(reclaim_transient_from_lent_block),
 	KUNIT_CASE(reclaim_evacuation_learns_burst),
 	KUNIT_CASE(reclaim_burst_peak_counts_demand),
 	KUNIT_CASE_SLOW(reclaim_evacuate_empties_chunk),

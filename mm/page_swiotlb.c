@@ -251,10 +251,10 @@ int swiotlb_take_pageblocks(unsigned long start_pfn, unsigned long nr_pages,
  * allocation never counted free lent pages (__zone_watermark_unusable_free()),
  * so a claim cannot bring the zone closer to OOM for unmovable memory.
  */
-static bool swiotlb_claim_keeps_min_wmark(struct zone *zone)
+static bool swiotlb_claim_keeps_min_wmark(struct zone *zone,
+					  unsigned long nr_pages)
 {
-	return __zone_watermark_ok(zone, 0,
-				   min_wmark_pages(zone) + pageblock_nr_pages,
+	return __zone_watermark_ok(zone, 0, min_wmark_pages(zone) + nr_pages,
 				   zone_idx(zone), ALLOC_CMA | ALLOC_SWIOTLB,
 				   zone_page_state(zone, NR_FREE_PAGES));
 }
@@ -280,8 +280,8 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
 	unsigned long flags;
 
 	spin_lock_irqsave(&zone->lock, flags);
-	if (swiotlb_claim_keeps_min_wmark(zone))
-		page = rmqueue_swiotlb_pageblock(zone);
+	if (swiotlb_claim_keeps_min_wmark(zone, pageblock_nr_pages))
+		page = rmqueue_swiotlb_block(zone, pageblock_order);
 	spin_unlock_irqrestore(&zone->lock, flags);
 	if (!page)
 		return NULL;
@@ -291,6 +291,48 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
 	set_page_refcounted(page);
 	split_page(page, pageblock_order);
 	atomic_long_sub(pageblock_nr_pages, &swiotlb_nr_lent_pages);
+	return page;
+}
+
+/**
+ * swiotlb_alloc_lent_block() - take a free block of lent pages at once
+ * @zone: the zone swiotlb's lent pageblocks are in
+ * @order: order of the block, below pageblock_order
+ *
+ * For swiotlb's transient bounce buffers (CONFIG_SWIOTLB_DYNAMIC), which
+ * the DMA map path allocates without waiting: when ordinary memory has no
+ * free block of @order, a free block inside a lent pageblock is still
+ * swiotlb's own memory. The smallest free entry is taken, so partly used
+ * lent pageblocks give theirs before a wholly free one, which a claim could
+ * take whole, is split. The same watermark as for a claim applies.
+ *
+ * The block stays in its lent pageblock and pins it: swiotlb cannot take
+ * that pageblock back (swiotlb_take_pageblocks() fails with -EBUSY) until
+ * the caller gives the block back with __free_pages(), which returns it to
+ * the lent free lists.
+ *
+ * Context: Any context, including hard interrupt; takes the zone lock.
+ * Return: the first page of the block, not compound, with one reference,
+ * or %NULL if no lent pageblock has a free block of @order or the zone is
+ * at its min watermark.
+ */
+struct page *swiotlb_alloc_lent_block(struct zone *zone, unsigned int order)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+
+	if (order >= pageblock_order)
+		return NULL;
+
+	spin_lock_irqsave(&zone->lock, flags);
+	if (swiotlb_claim_keeps_min_wmark(zone, 1UL << order))
+		page = rmqueue_swiotlb_block(zone, order);
+	spin_unlock_irqrestore(&zone->lock, flags);
+	if (!page)
+		return NULL;
+
+	post_alloc_hook(page, order, GFP_NOWAIT);
+	set_page_refcounted(page);
 	return page;
 }
 

@@ -229,7 +229,8 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                             sh.get("wait_s"), sh.get("nslabs"), sh.get("extra_nslabs"),
                             sh.get("transient_nslabs", ""), sh.get("active_nslabs", ""), sh.get("lent_nslabs", ""),
                             evc, evp, d.get("requeues", ""), ev0, evp0,
-                            evr.get("claimable0", ""), evr.get("claimable1", ""), evr.get("samples", "")])
+                            evr.get("claimable0", ""), evr.get("claimable1", ""), evr.get("samples", ""),
+                            d.get("transients", ""), d.get("transient_fails", ""), d.get("transient_lent", "")])
     t0 = num(bu.get("t0"), 0.0)
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
@@ -346,7 +347,8 @@ write_csv("bursts.csv", ["run", "kernel", "burst", "fio_rc", "burst_mib", "write
                          "active_nslabs_shrunk", "lent_nslabs_shrunk", "evacuate_count_wait",
                          "evacuate_pages_wait", "requeues", "evacuate_count_since_boot_before_wait",
                          "evacuate_pages_since_boot_before_wait", "claimable_wait_start", "claimable_wait_end",
-                         "claimable_evacuated_per_second"], bursts_rows)
+                         "claimable_evacuated_per_second", "transients", "transient_fails", "transient_lent"],
+          bursts_rows)
 write_csv("evac-cost.csv", ["run", "kernel", "pair", "evacuation", "io_tlb_evacuate", "window_s",
                             "memcpy_bogo_ops_s", "chunks_evacuated", "pages_evacuated", "claimable_after",
                             "user_ticks", "sys_ticks", "kworker_ticks", "ticks_per_s"],
@@ -705,7 +707,16 @@ def burst_detail_cell(k, rs):
             f"{bmed([slots_mib(num(r[9])) for r in rs], 1)} MiB used · "
             f"{bmed([num(r[13]) for r in rs]) if k in RECLAIM_KERNELS else '–'} grows · "
             f"{bmed([extra_mib(r, False) for r in rs], 1)} MiB extra · "
-            f"{bmed(cm) if cm else '–'} misses · rc {','.join(str(r[3]) for r in rs)}")
+            f"{bmed(cm) if cm else '–'} misses{transient_note(rs)} · rc {','.join(str(r[3]) for r in rs)}")
+
+
+def transient_note(rs):
+    """reclaim-dynamic: transient pools made (of them in lent chunks) and not made, or '' elsewhere"""
+    tr = [r for r in rs if len(r) > 35 and r[33] not in (None, "") and r[35] not in (None, "")]
+    if not tr:
+        return ""
+    return (f" · {bmed([num(r[33]) for r in tr])} transient ({bmed([num(r[35]) for r in tr])} in lent chunks, "
+            f"{bmed([num(r[34]) for r in tr])} not made)")
 
 
 burst_table(burst_cell, lambda bn, lab: f"{lab}, {next((r[4] for r in bursts_rows if r[2] == bn and r[4]), '?')} MiB")
@@ -730,7 +741,10 @@ for bn, lab in (("after", "after-pressure"), ("evac", "evacuation")):
 L.append("")
 L.append("Details of the same bursts. Cell: requests virtio-blk requeued (a failed mapping each) · peak bounce "
          "memory in use (`io_tlb_used_hiwater`, reset before each burst) · grows of the worker during the burst · "
-         "extra pool MiB right after fio exited (before the shrink delay) · claim misses · fio exit status.")
+         "extra pool MiB right after fio exited (before the shrink delay) · claim misses · on reclaim-dynamic, "
+         "transient pools made (`io_tlb_transient_count`; of them made of a free block in a lent chunk, "
+         "`io_tlb_transient_lent_count`, because ordinary memory had none; and not made, "
+         "`io_tlb_transient_fail_count`) · fio exit status.")
 L.append("")
 L.append("| burst | " + " | ".join(KERNELS) + " |")
 L.append("|---|" + "---|" * len(KERNELS))

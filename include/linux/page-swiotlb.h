@@ -32,6 +32,7 @@ int swiotlb_adopt_reserved_pageblocks(unsigned long start_pfn,
 int swiotlb_release_pageblocks(unsigned long start_pfn, unsigned long nr_pages);
 unsigned long swiotlb_lent_pages(void);
 struct page *swiotlb_claim_free_pageblock(struct zone *zone);
+struct page *swiotlb_alloc_lent_block(struct zone *zone, unsigned int order);
 unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max);
 void swiotlb_reserve_free_pageblocks(struct zone *zone, unsigned long nr);
 
