@@ -628,10 +628,8 @@ void swiotlb_arm_evacuate(struct io_tlb_reclaim *rc)
  */
 static bool swiotlb_zone_has_room(struct zone *zone)
 {
-	long other = zone_page_state(zone, NR_FREE_PAGES) -
-		     zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
-
-	return other > (long)(high_wmark_pages(zone) + 2 * pageblock_nr_pages);
+	return swiotlb_zone_ordinary_free(zone) >
+	       (long)(high_wmark_pages(zone) + 2 * pageblock_nr_pages);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include <linux/errno.h>
 #include <linux/gfp_types.h>
 #include <linux/math.h>
+#include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/types.h>
 
@@ -35,6 +36,23 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone);
 struct page *swiotlb_alloc_lent_block(struct zone *zone, unsigned int order);
 unsigned long swiotlb_free_pageblocks(struct zone *zone, unsigned long max);
 void swiotlb_reserve_free_pageblocks(struct zone *zone, unsigned long nr);
+
+/**
+ * swiotlb_zone_ordinary_free() - free pages of a zone outside lent pageblocks
+ * @zone: the zone swiotlb's lent pageblocks are in
+ *
+ * What allocations that may not use lent pages find free: the page
+ * allocator's reserve of wholly free lent pageblocks and swiotlb's
+ * evacuation judge room by it.
+ *
+ * Return: free pages less free lent pages; the two counters are read apart,
+ * so the difference may be slightly off, even negative, for a moment.
+ */
+static inline long swiotlb_zone_ordinary_free(struct zone *zone)
+{
+	return zone_page_state(zone, NR_FREE_PAGES) -
+	       zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
+}
 
 /**
  * swiotlb_reserve_floor() - ordinary free memory below which the reserve yields
