@@ -1115,6 +1115,19 @@ void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
 		atomic_long_inc(&rc->transient_fail_count);
 }
 
+/* A free block of a lent chunk of @dev's default pool, if that pool lends */
+static struct page *swiotlb_alloc_lent(struct device *dev, unsigned int order)
+{
+	struct io_tlb_reclaim *rc;
+
+	if (!dev || !dev->dma_io_tlb_mem)
+		return NULL;
+	rc = dev->dma_io_tlb_mem->defpool.reclaim;
+	if (!rc)
+		return NULL;
+	return swiotlb_alloc_lent_block(rc->zone, order);
+}
+
 /**
  * swiotlb_reclaim_alloc_tlb() - a transient pool from a lent chunk's free pages
  * @dev:	Device being mapped for (%NULL for upstream's pool worker).
@@ -1147,26 +1160,41 @@ struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
 				       u64 phys_limit)
 {
 	unsigned int order = get_order(bytes);
-	struct io_tlb_reclaim *rc;
 	struct page *page;
 
-	if (!dev || !dev->dma_io_tlb_mem)
-		return NULL;
-	rc = dev->dma_io_tlb_mem->defpool.reclaim;
-	if (!rc)
-		return NULL;
-
-	page = swiotlb_alloc_lent_block(rc->zone, order);
+	page = swiotlb_alloc_lent(dev, order);
 	if (!page)
 		return NULL;
 	if (page_to_phys(page) + bytes - 1 > phys_limit) {
 		__free_pages(page, order);
 		return NULL;
 	}
-	atomic_long_inc(&rc->transient_lent_count);
+	atomic_long_inc(&dev->dma_io_tlb_mem->defpool.reclaim->transient_lent_count);
 	return page;
 }
 EXPORT_SYMBOL_IF_KUNIT(swiotlb_reclaim_alloc_tlb);
+
+/**
+ * swiotlb_reclaim_alloc_slots() - a transient pool's slot array from a lent chunk
+ * @dev:	Device being mapped for (%NULL for upstream's pool worker).
+ * @order:	Order of the slot array's pages.
+ *
+ * When ordinary memory had no room for a transient pool's buffer, it
+ * usually has none for the pages of its slot array either, which upstream
+ * allocates the same way: those come from a lent chunk too, as for
+ * swiotlb_reclaim_alloc_tlb(). swiotlb_dyn_free() frees them with
+ * free_pages(), back to the lent free lists.
+ *
+ * Context: Any context.
+ * Return: the array's address, or %NULL if @dev's default pool does not
+ * lend or no lent chunk has a free block of @order.
+ */
+void *swiotlb_reclaim_alloc_slots(struct device *dev, unsigned int order)
+{
+	struct page *page = swiotlb_alloc_lent(dev, order);
+
+	return page ? page_address(page) : NULL;
+}
 
 /**
  * swiotlb_retire_chunk() - lend a free active chunk again

@@ -176,6 +176,7 @@ void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns);
 void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool);
 struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
 				       u64 phys_limit);
+void *swiotlb_reclaim_alloc_slots(struct device *dev, unsigned int order);
 bool swiotlb_reclaim_exit(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 			       size_t size);
@@ -373,6 +374,12 @@ swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
 static inline struct page *swiotlb_reclaim_alloc_tlb(struct device *dev,
 						     size_t bytes,
 						     u64 phys_limit)
+{
+	return NULL;
+}
+
+static inline void *swiotlb_reclaim_alloc_slots(struct device *dev,
+						unsigned int order)
 {
 	return NULL;
 }
