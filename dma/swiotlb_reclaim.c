@@ -1197,6 +1197,51 @@ void *swiotlb_reclaim_alloc_slots(struct device *dev, unsigned int order)
 }
 
 /**
+ * swiotlb_reclaim_alloc_pool_struct() - a transient pool's struct from a lent chunk
+ * @dev:	Device being mapped for (%NULL for upstream's pool worker).
+ * @size:	Size of the struct with its areas.
+ *
+ * The struct of a transient pool comes from the slab, which needs a new
+ * page from ordinary memory now and then: when ordinary memory is down to
+ * its watermarks it fails first, before the buffer and the slot array,
+ * which swiotlb_reclaim_alloc_tlb() and swiotlb_reclaim_alloc_slots() can
+ * take from lent chunks. Then the struct takes a zeroed page of a lent
+ * chunk too; swiotlb_reclaim_free_pool_struct() gives it back.
+ *
+ * Context: Any context.
+ * Return: the zeroed struct, or %NULL if @dev's default pool does not lend,
+ * @size is more than a page or no lent chunk has a free page.
+ */
+void *swiotlb_reclaim_alloc_pool_struct(struct device *dev, size_t size)
+{
+	struct page *page;
+
+	if (size > PAGE_SIZE)
+		return NULL;
+	page = swiotlb_alloc_lent(dev, 0);
+	if (!page)
+		return NULL;
+	return memset(page_address(page), 0, size);
+}
+
+/**
+ * swiotlb_reclaim_free_pool_struct() - free a transient pool's struct
+ * @pool:	The struct, from kzalloc() or swiotlb_reclaim_alloc_pool_struct().
+ *
+ * kzalloc() of a struct this small always comes from a slab page; any
+ * other is a page of a lent chunk, which goes back to the lent free lists.
+ *
+ * Context: Any context.
+ */
+void swiotlb_reclaim_free_pool_struct(struct io_tlb_pool *pool)
+{
+	if (folio_test_slab(virt_to_folio(pool)))
+		kfree(pool);
+	else
+		__free_page(virt_to_page(pool));
+}
+
+/**
  * swiotlb_retire_chunk() - lend a free active chunk again
  * @rc:		Lending state; rc->lock is held.
  * @chunk:	Active chunk.

@@ -7,6 +7,7 @@
 #ifndef _KERNEL_DMA_SWIOTLB_RECLAIM_H
 #define _KERNEL_DMA_SWIOTLB_RECLAIM_H
 
+#include <linux/slab.h>
 #include <linux/swiotlb.h>
 
 #ifdef CONFIG_SWIOTLB_RECLAIM
@@ -177,6 +178,8 @@ void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool);
 struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
 				       u64 phys_limit);
 void *swiotlb_reclaim_alloc_slots(struct device *dev, unsigned int order);
+void *swiotlb_reclaim_alloc_pool_struct(struct device *dev, size_t size);
+void swiotlb_reclaim_free_pool_struct(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_exit(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_warn_full(struct device *dev, struct io_tlb_pool *pool,
 			       size_t size);
@@ -382,6 +385,17 @@ static inline void *swiotlb_reclaim_alloc_slots(struct device *dev,
 						unsigned int order)
 {
 	return NULL;
+}
+
+static inline void *swiotlb_reclaim_alloc_pool_struct(struct device *dev,
+						      size_t size)
+{
+	return NULL;
+}
+
+static inline void swiotlb_reclaim_free_pool_struct(struct io_tlb_pool *pool)
+{
+	kfree(pool);
 }
 
 #endif /* CONFIG_SWIOTLB_RECLAIM */

@@ -1411,7 +1411,8 @@ static unsigned long steady_free_lent(struct zone *zone)
  * path): a partly used chunk's block before a wholly free chunk is split,
  * the chunk stays lent (no pool is found at the block's address), and the
  * block goes back to the lent free lists. A device that cannot reach the
- * block gets none, and no page is lost.
+ * block gets none, and no page is lost. The pool's struct, when the slab
+ * has no room, is a zeroed lent page, freed back there.
  */
 static void reclaim_transient_from_lent_block(struct kunit *test)
 {
@@ -1420,6 +1421,7 @@ static void reclaim_transient_from_lent_block(struct kunit *test)
 	struct reclaim_test *t = test->priv;
 	unsigned long chunk_pages = 1UL << (rc->pool->chunk_shift - PAGE_SHIFT);
 	unsigned long chunk, pfn = 0, whole, lent_blocks, free_lent;
+	struct io_tlb_pool *pool;
 	unsigned long flags;
 	struct page *page;
 	phys_addr_t phys;
@@ -1477,6 +1479,21 @@ static void reclaim_transient_from_lent_block(struct kunit *test)
 	KUNIT_EXPECT_LT_MSG(test, tries, 3, "free lent pages went missing");
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->transient_lent_count),
 			lent_blocks + 1);
+
+	/* The pool's struct: a zeroed lent page, given back by its free */
+	pool = swiotlb_reclaim_alloc_pool_struct(t->dev, sizeof(*pool));
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	phys = virt_to_phys(pool);
+	KUNIT_EXPECT_GE(test, phys, rc->pool->start);
+	KUNIT_EXPECT_LT(test, phys, rc->pool->end);
+	KUNIT_EXPECT_NULL(test, memchr_inv(pool, 0, sizeof(*pool)));
+	swiotlb_reclaim_free_pool_struct(pool);
+	drain_all_pages(rc->zone);	/* a page freed alone waits on a pcp list */
+	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(PHYS_PFN(phys), 1), 0);
+	/* and a slab struct goes back to the slab */
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	swiotlb_reclaim_free_pool_struct(pool);
 
 	free_contig_range(pfn + 5, 1);
 	mutex_unlock(&rc->lock);

@@ -707,13 +707,13 @@ def burst_detail_cell(k, rs):
             f"{bmed([slots_mib(num(r[9])) for r in rs], 1)} MiB used · "
             f"{bmed([num(r[13]) for r in rs]) if k in RECLAIM_KERNELS else '–'} grows · "
             f"{bmed([extra_mib(r, False) for r in rs], 1)} MiB extra · "
-            f"{bmed(cm) if cm else '–'} misses{transient_note(rs)} · rc {','.join(str(r[3]) for r in rs)}")
+            f"{bmed(cm) if cm else '–'} misses{transient_note(k, rs)} · rc {','.join(str(r[3]) for r in rs)}")
 
 
-def transient_note(rs):
+def transient_note(k, rs):
     """reclaim-dynamic: transient pools made (of them in lent chunks) and not made, or '' elsewhere"""
     tr = [r for r in rs if len(r) > 35 and r[33] not in (None, "") and r[35] not in (None, "")]
-    if not tr:
+    if k != "reclaim-dynamic" or not tr:
         return ""
     return (f" · {bmed([num(r[33]) for r in tr])} transient ({bmed([num(r[35]) for r in tr])} in lent chunks, "
             f"{bmed([num(r[34]) for r in tr])} not made)")
