@@ -1228,17 +1228,21 @@ void *swiotlb_reclaim_alloc_pool_struct(struct device *dev, size_t size)
  * swiotlb_reclaim_free_pool_struct() - free a transient pool's struct
  * @pool:	The struct, from kzalloc() or swiotlb_reclaim_alloc_pool_struct().
  *
- * kzalloc() of a struct this small always comes from a slab page; any
- * other is a page of a lent chunk, which goes back to the lent free lists.
+ * kzalloc() gives a slab object or, above two pages (a pool of many areas),
+ * a large folio; a single page that is neither is a lent chunk's, which
+ * goes back to the lent free lists. Neither test depends on the state of
+ * the pageblock, which a take may be isolating right then.
  *
  * Context: Any context.
  */
 void swiotlb_reclaim_free_pool_struct(struct io_tlb_pool *pool)
 {
-	if (folio_test_slab(virt_to_folio(pool)))
+	struct folio *folio = virt_to_folio(pool);
+
+	if (folio_test_slab(folio) || folio_test_large(folio))
 		kfree(pool);
 	else
-		__free_page(virt_to_page(pool));
+		__free_page(&folio->page);
 }
 
 /**

@@ -1490,8 +1490,15 @@ static void reclaim_transient_from_lent_block(struct kunit *test)
 	swiotlb_reclaim_free_pool_struct(pool);
 	drain_all_pages(rc->zone);	/* a page freed alone waits on a pcp list */
 	KUNIT_EXPECT_EQ(test, swiotlb_pageblocks_used_pages(PHYS_PFN(phys), 1), 0);
-	/* and a slab struct goes back to the slab */
+	/*
+	 * and a slab struct goes back to the slab, as does one of a pool with
+	 * many areas, a large kmalloc() folio (freed as a page, it would
+	 * corrupt the allocator: the test then crashes rather than fails)
+	 */
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	swiotlb_reclaim_free_pool_struct(pool);
+	pool = kzalloc(4 * PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pool);
 	swiotlb_reclaim_free_pool_struct(pool);
 

@@ -299,10 +299,10 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
  * @zone: the zone swiotlb's lent pageblocks are in
  * @order: order of the block, below pageblock_order
  *
- * For swiotlb's transient bounce buffers (CONFIG_SWIOTLB_DYNAMIC), which
- * the DMA map path allocates without waiting: when ordinary memory has no
- * free block of @order, a free block inside a lent pageblock is still
- * swiotlb's own memory. The smallest free entry is taken, so partly used
+ * For swiotlb's transient pools (CONFIG_SWIOTLB_DYNAMIC: bounce buffer,
+ * slot array, struct), which the DMA map path allocates without waiting:
+ * when ordinary memory has no free block of @order, a free block inside a
+ * lent pageblock is still swiotlb's own memory. The smallest free entry is taken, so partly used
  * lent pageblocks give theirs before a wholly free one, which a claim could
  * take whole, is split. The same watermark as for a claim applies.
  *
