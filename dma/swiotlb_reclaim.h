@@ -221,7 +221,7 @@ static inline bool swiotlb_reclaim_pool_lends(struct io_tlb_pool *pool)
 static inline gfp_t swiotlb_reclaim_transient_gfp(struct io_tlb_pool *pool)
 {
 	if (swiotlb_reclaim_pool_lends(pool))
-		return GFP_NOWAIT | __GFP_HIGH;
+		return GFP_NOWAIT | __GFP_HIGH | __GFP_NOWARN;
 	return GFP_NOWAIT | __GFP_NOWARN;
 }
 
