@@ -1115,17 +1115,20 @@ void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
 		atomic_long_inc(&rc->transient_fail_count);
 }
 
+/* Lending state of @dev's default pool, or NULL if it does not lend */
+static struct io_tlb_reclaim *swiotlb_dev_reclaim(struct device *dev)
+{
+	if (!dev || !dev->dma_io_tlb_mem)
+		return NULL;
+	return dev->dma_io_tlb_mem->defpool.reclaim;
+}
+
 /* A free block of a lent chunk of @dev's default pool, if that pool lends */
 static struct page *swiotlb_alloc_lent(struct device *dev, unsigned int order)
 {
-	struct io_tlb_reclaim *rc;
+	struct io_tlb_reclaim *rc = swiotlb_dev_reclaim(dev);
 
-	if (!dev || !dev->dma_io_tlb_mem)
-		return NULL;
-	rc = dev->dma_io_tlb_mem->defpool.reclaim;
-	if (!rc)
-		return NULL;
-	return swiotlb_alloc_lent_block(rc->zone, order);
+	return rc ? swiotlb_alloc_lent_block(rc->zone, order) : NULL;
 }
 
 /**
@@ -1169,7 +1172,7 @@ struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
 		__free_pages(page, order);
 		return NULL;
 	}
-	atomic_long_inc(&dev->dma_io_tlb_mem->defpool.reclaim->transient_lent_count);
+	atomic_long_inc(&swiotlb_dev_reclaim(dev)->transient_lent_count);
 	return page;
 }
 EXPORT_SYMBOL_IF_KUNIT(swiotlb_reclaim_alloc_tlb);

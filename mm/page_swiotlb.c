@@ -259,6 +259,29 @@ static bool swiotlb_claim_keeps_min_wmark(struct zone *zone,
 				   zone_page_state(zone, NR_FREE_PAGES));
 }
 
+/*
+ * Takes the smallest free lent entry of at least @order off the free lists,
+ * under the zone lock and the claim's watermark rule, and gives it the hooks
+ * of an allocation with @gfp: a block of @order, not compound, one reference.
+ */
+static struct page *swiotlb_take_free_block(struct zone *zone,
+					    unsigned int order, gfp_t gfp)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&zone->lock, flags);
+	if (swiotlb_claim_keeps_min_wmark(zone, 1UL << order))
+		page = rmqueue_swiotlb_block(zone, order);
+	spin_unlock_irqrestore(&zone->lock, flags);
+	if (!page)
+		return NULL;
+
+	post_alloc_hook(page, order, gfp);
+	set_page_refcounted(page);
+	return page;
+}
+
 /**
  * swiotlb_claim_free_pageblock() - take a wholly free lent pageblock at once
  * @zone: the zone swiotlb's lent pageblocks are in
@@ -276,19 +299,13 @@ static bool swiotlb_claim_keeps_min_wmark(struct zone *zone,
  */
 struct page *swiotlb_claim_free_pageblock(struct zone *zone)
 {
-	struct page *page = NULL;
-	unsigned long flags;
+	struct page *page;
 
-	spin_lock_irqsave(&zone->lock, flags);
-	if (swiotlb_claim_keeps_min_wmark(zone, pageblock_nr_pages))
-		page = rmqueue_swiotlb_block(zone, pageblock_order);
-	spin_unlock_irqrestore(&zone->lock, flags);
+	page = swiotlb_take_free_block(zone, pageblock_order, __GFP_MOVABLE);
 	if (!page)
 		return NULL;
 
 	/* As alloc_contig_range() leaves them: order 0, one reference each */
-	post_alloc_hook(page, pageblock_order, __GFP_MOVABLE);
-	set_page_refcounted(page);
 	split_page(page, pageblock_order);
 	atomic_long_sub(pageblock_nr_pages, &swiotlb_nr_lent_pages);
 	return page;
@@ -302,9 +319,10 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
  * For swiotlb's transient pools (CONFIG_SWIOTLB_DYNAMIC: bounce buffer,
  * slot array, struct), which the DMA map path allocates without waiting:
  * when ordinary memory has no free block of @order, a free block inside a
- * lent pageblock is still swiotlb's own memory. The smallest free entry is taken, so partly used
- * lent pageblocks give theirs before a wholly free one, which a claim could
- * take whole, is split. The same watermark as for a claim applies.
+ * lent pageblock is still swiotlb's own memory. The smallest free entry is
+ * taken, so partly used lent pageblocks give theirs before a wholly free
+ * one, which a claim could take whole, is split. The same watermark as for
+ * a claim applies.
  *
  * The block stays in its lent pageblock and pins it: swiotlb cannot take
  * that pageblock back (swiotlb_take_pageblocks() fails with -EBUSY) until
@@ -318,22 +336,9 @@ struct page *swiotlb_claim_free_pageblock(struct zone *zone)
  */
 struct page *swiotlb_alloc_lent_block(struct zone *zone, unsigned int order)
 {
-	struct page *page = NULL;
-	unsigned long flags;
-
 	if (order >= pageblock_order)
 		return NULL;
-
-	spin_lock_irqsave(&zone->lock, flags);
-	if (swiotlb_claim_keeps_min_wmark(zone, 1UL << order))
-		page = rmqueue_swiotlb_block(zone, order);
-	spin_unlock_irqrestore(&zone->lock, flags);
-	if (!page)
-		return NULL;
-
-	post_alloc_hook(page, order, GFP_NOWAIT);
-	set_page_refcounted(page);
-	return page;
+	return swiotlb_take_free_block(zone, order, GFP_NOWAIT);
 }
 
 /**
