@@ -984,7 +984,7 @@ static bool swiotlb_claim(struct io_tlb_pool *pool, bool ahead)
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
 	u64 start = local_clock(), elapsed;
-	bool claimed = false;
+	bool claimed = false, from_standby;
 	unsigned long chunk;
 
 	/* Pairs with smp_store_release() in swiotlb_reclaim_lend_init() */
@@ -999,7 +999,8 @@ static bool swiotlb_claim(struct io_tlb_pool *pool, bool ahead)
 	if (!swiotlb_lent_chunks(rc) && !atomic_long_read(&rc->nr_standby))
 		goto out;
 	chunk = swiotlb_take_standby(rc);
-	if (chunk != ULONG_MAX) {
+	from_standby = chunk != ULONG_MAX;
+	if (from_standby) {
 		atomic_long_inc(&rc->standby_used_count);
 	} else {
 		if (!swiotlb_claim_needs_standby())
@@ -1023,7 +1024,8 @@ static bool swiotlb_claim(struct io_tlb_pool *pool, bool ahead)
 	elapsed = local_clock() - start;
 	swiotlb_note_max_ns(&rc->claim_ns_max, elapsed);
 	trace_swiotlb_reclaim_claim(swiotlb_chunk_phys(rc, chunk),
-				    PAGE_SIZE << pageblock_order, elapsed);
+				    PAGE_SIZE << pageblock_order, elapsed,
+				    from_standby);
 out:
 	rcu_read_unlock();
 	return claimed;
@@ -1079,15 +1081,19 @@ bool swiotlb_reclaim_claim_ahead(struct io_tlb_pool *pool)
 /**
  * swiotlb_reclaim_note_transient() - count a fallback to a transient pool
  * @pool:	The default pool, which could not serve a mapping.
+ * @transient:	The transient pool made for the mapping.
  * @ns:		Time from the failed search to the transient pool's slots.
  *
  * With CONFIG_SWIOTLB_DYNAMIC a mapping the region cannot serve, even
  * after a claim, gets a transient pool of its own from the page allocator.
- * That is the last resort; the counters say how often it was needed.
+ * That is the last resort; the counters say how often it was needed, the
+ * swiotlb_reclaim_transient tracepoint when, and whether the pool lies in
+ * a lent chunk (swiotlb_reclaim_alloc_tlb()).
  *
  * Context: Any context.
  */
-void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns)
+void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool,
+				    struct io_tlb_pool *transient, u64 ns)
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
 
@@ -1095,24 +1101,34 @@ void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns)
 		return;
 	atomic_long_inc(&rc->transient_count);
 	swiotlb_note_max_ns(&rc->transient_ns_max, ns);
+	trace_swiotlb_reclaim_transient(transient->end - transient->start,
+					transient->start >= pool->start &&
+					transient->start < pool->end,
+					ns, rc->zone, 0);
 }
 
 /**
  * swiotlb_reclaim_note_transient_failed() - count a transient pool not made
  * @pool:	The default pool, which could not serve a mapping.
+ * @size:	Size of the transient pool that could not be made.
+ * @ns:		Time from the failed search to the failure.
  *
- * The page allocator had no room for the transient pool either, so the
- * mapping fails: the counter tells such failures from those of a kernel
- * without CONFIG_SWIOTLB_DYNAMIC.
+ * The page allocator had no room for the transient pool either, nor had a
+ * lent chunk, so the mapping fails: the counter tells such failures from
+ * those of a kernel without CONFIG_SWIOTLB_DYNAMIC, and the tracepoint
+ * records how much memory was free then.
  *
  * Context: Any context.
  */
-void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
+void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool,
+					   size_t size, u64 ns)
 {
 	struct io_tlb_reclaim *rc = pool->reclaim;
 
-	if (rc)
-		atomic_long_inc(&rc->transient_fail_count);
+	if (!rc)
+		return;
+	atomic_long_inc(&rc->transient_fail_count);
+	trace_swiotlb_reclaim_transient(size, false, ns, rc->zone, -ENOMEM);
 }
 
 /* Lending state of @dev's default pool, or NULL if it does not lend */

@@ -173,8 +173,10 @@ void swiotlb_reclaim_init_pool(struct io_tlb_pool *pool,
 bool swiotlb_reclaim_update_mem_attributes(struct io_tlb_pool *pool);
 void swiotlb_reclaim_kick(struct io_tlb_pool *pool);
 bool swiotlb_reclaim_claim(struct io_tlb_pool *pool);
-void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool, u64 ns);
-void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool);
+void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool,
+				    struct io_tlb_pool *transient, u64 ns);
+void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool,
+					   size_t size, u64 ns);
 struct page *swiotlb_reclaim_alloc_tlb(struct device *dev, size_t bytes,
 				       u64 phys_limit);
 void *swiotlb_reclaim_alloc_slots(struct device *dev, unsigned int order);
@@ -365,12 +367,14 @@ static inline bool swiotlb_reclaim_claim(struct io_tlb_pool *pool)
 }
 
 static inline void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool,
+						  struct io_tlb_pool *transient,
 						  u64 ns)
 {
 }
 
 static inline void
-swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool)
+swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool, size_t size,
+				      u64 ns)
 {
 }
 

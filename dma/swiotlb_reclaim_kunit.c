@@ -20,6 +20,7 @@
 #include <linux/sched/clock.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <trace/events/swiotlb_reclaim.h>
 
 #include "swiotlb_reclaim_internal.h"
 
@@ -782,6 +783,40 @@ static void reclaim_claim_serves_burst(struct kunit *test)
 #endif
 }
 
+/* What the swiotlb_reclaim_claim tracepoint reported last */
+struct traced_claim {
+	unsigned int count;
+	phys_addr_t addr;
+	bool standby;
+};
+
+static void probe_claim(void *data, phys_addr_t addr, size_t size,
+			u64 duration_ns, bool standby)
+{
+	struct traced_claim *tc = data;
+
+	WRITE_ONCE(tc->addr, addr);
+	WRITE_ONCE(tc->standby, standby);
+	WRITE_ONCE(tc->count, tc->count + 1);
+}
+
+/* Listens to claims until stop_tracing_claims(); false without tracepoints */
+static bool trace_claims(struct kunit *test, struct traced_claim *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		return false;
+	KUNIT_ASSERT_EQ(test, register_trace_swiotlb_reclaim_claim(probe_claim,
+								   tc), 0);
+	return true;
+}
+
+static void stop_tracing_claims(struct traced_claim *tc)
+{
+	unregister_trace_swiotlb_reclaim_claim(probe_claim, tc);
+	tracepoint_synchronize_unregister();
+}
+
 /*
  * A chunk claimed with interrupts off is active, found by swiotlb_find_pool()
  * and adds exactly one chunk of free slots; the worker, finding it claimed,
@@ -793,7 +828,9 @@ static void reclaim_claimed_chunk_lent_again(struct kunit *test)
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
 	unsigned long active, free, fails, lent, chunk, pfn;
+	struct traced_claim tc;
 	unsigned long *before;
+	bool traced;
 
 	before = kunit_kcalloc(test, BITS_TO_LONGS(rc->nr_chunks), sizeof(long),
 			       GFP_KERNEL);
@@ -807,10 +844,18 @@ static void reclaim_claimed_chunk_lent_again(struct kunit *test)
 	fails = atomic_long_read(&rc->grow_fail_count);
 	lent = swiotlb_lent_pages();
 
+	traced = trace_claims(test, &tc);
 	KUNIT_ASSERT_TRUE(test, claim_irqs_off(rc));
+	if (traced)
+		stop_tracing_claims(&tc);
 	chunk = new_active_chunk(rc, before);
 	KUNIT_ASSERT_NE(test, chunk, ULONG_MAX);
 	pfn = PHYS_PFN(swiotlb_chunk_phys(rc, chunk));
+	if (traced) {
+		KUNIT_EXPECT_EQ(test, tc.count, 1);
+		KUNIT_EXPECT_EQ(test, tc.addr, swiotlb_chunk_phys(rc, chunk));
+		KUNIT_EXPECT_FALSE(test, tc.standby);
+	}
 	KUNIT_EXPECT_TRUE(test, chunk_lookup_active(t->dev, rc, chunk));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_active), active + 1);
 	KUNIT_EXPECT_EQ(test, swiotlb_free_slots(rc), free + rc->chunk_slots);
@@ -920,6 +965,8 @@ static void reclaim_standby_accounting(struct kunit *test)
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
 	unsigned long active, used, chunk;
+	struct traced_claim tc;
+	bool traced;
 
 	kunit_activate_static_stub(test, swiotlb_chunk_set_shared,
 				   fake_set_shared);
@@ -945,8 +992,14 @@ static void reclaim_standby_accounting(struct kunit *test)
 						   0, PAGE_SIZE << pageblock_order));
 	}
 
+	traced = trace_claims(test, &tc);
 	KUNIT_EXPECT_TRUE(test, claim_irqs_off(rc));
 	KUNIT_EXPECT_TRUE(test, claim_irqs_off(rc));
+	if (traced) {
+		stop_tracing_claims(&tc);
+		KUNIT_EXPECT_EQ(test, tc.count, 2);
+		KUNIT_EXPECT_TRUE(test, tc.standby);
+	}
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->nr_standby), 0);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&rc->standby_used_count),
 			used + 2);
@@ -1354,10 +1407,22 @@ static void reclaim_claims_ahead_when_grow_lags(struct kunit *test)
 	mutex_unlock(&rc->lock);
 }
 
+#ifdef CONFIG_SWIOTLB_DYNAMIC
+/* Transient pools the swiotlb_reclaim_transient tracepoint reported made */
+static void probe_transient(void *data, size_t size, bool lent,
+			    u64 duration_ns, struct zone *zone, int err)
+{
+	atomic_t *made = data;
+
+	if (!err && size)
+		atomic_inc(made);
+}
+#endif
+
 /*
  * With CONFIG_SWIOTLB_DYNAMIC, a mapping the region cannot serve (claims
  * off, worker deaf) gets a transient pool, and that is counted with its
- * latency.
+ * latency and traced.
  */
 static void reclaim_transient_fallback_counted(struct kunit *test)
 {
@@ -1365,8 +1430,15 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
 	unsigned long transient, active_slots, mapped = 0;
+	atomic_t traced = ATOMIC_INIT(0);
+	bool tracing = IS_ENABLED(CONFIG_TRACEPOINTS);
 
 	active_slots = deaf_pool_without_claims(test);
+	if (tracing)
+		KUNIT_ASSERT_EQ(test,
+				register_trace_swiotlb_reclaim_transient(probe_transient,
+									 &traced),
+				0);
 	transient = atomic_long_read(&rc->transient_count);
 
 	do {
@@ -1380,6 +1452,14 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 	KUNIT_EXPECT_GE(test, atomic_long_read(&rc->transient_count),
 			transient + 4);
 	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->transient_ns_max), 0);
+	if (tracing) {
+		unregister_trace_swiotlb_reclaim_transient(probe_transient,
+							   &traced);
+		tracepoint_synchronize_unregister();
+		KUNIT_EXPECT_EQ(test, atomic_read(&traced),
+				atomic_long_read(&rc->transient_count) -
+				transient);
+	}
 	test_unmap_all(t);
 
 	mutex_lock(&rc->lock);
