@@ -230,7 +230,8 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                             sh.get("transient_nslabs", ""), sh.get("active_nslabs", ""), sh.get("lent_nslabs", ""),
                             evc, evp, d.get("requeues", ""), ev0, evp0,
                             evr.get("claimable0", ""), evr.get("claimable1", ""), evr.get("samples", ""),
-                            d.get("transients", ""), d.get("transient_fails", ""), d.get("transient_lent", "")])
+                            d.get("transients", ""), d.get("transient_fails", ""), d.get("transient_lent", ""),
+                            d.get("transient_fail_free_kb", "")])
     t0 = num(bu.get("t0"), 0.0)
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
@@ -347,7 +348,8 @@ write_csv("bursts.csv", ["run", "kernel", "burst", "fio_rc", "burst_mib", "write
                          "active_nslabs_shrunk", "lent_nslabs_shrunk", "evacuate_count_wait",
                          "evacuate_pages_wait", "requeues", "evacuate_count_since_boot_before_wait",
                          "evacuate_pages_since_boot_before_wait", "claimable_wait_start", "claimable_wait_end",
-                         "claimable_evacuated_per_second", "transients", "transient_fails", "transient_lent"],
+                         "claimable_evacuated_per_second", "transients", "transient_fails", "transient_lent",
+                         "transient_fail_free_kb"],
           bursts_rows)
 write_csv("evac-cost.csv", ["run", "kernel", "pair", "evacuation", "io_tlb_evacuate", "window_s",
                             "memcpy_bogo_ops_s", "chunks_evacuated", "pages_evacuated", "claimable_after",
@@ -715,8 +717,10 @@ def transient_note(k, rs):
     tr = [r for r in rs if len(r) > 35 and r[33] not in (None, "") and r[35] not in (None, "")]
     if k != "reclaim-dynamic" or not tr:
         return ""
+    free = [num(r[36]) for r in tr if len(r) > 36 and r[36] not in (None, "")]
+    at = f", at most {max(free) / 1024:.1f} MiB free when one was not" if free else ""
     return (f" · {bmed([num(r[33]) for r in tr])} transient ({bmed([num(r[35]) for r in tr])} in lent chunks, "
-            f"{bmed([num(r[34]) for r in tr])} not made)")
+            f"{bmed([num(r[34]) for r in tr])} not made{at})")
 
 
 burst_table(burst_cell, lambda bn, lab: f"{lab}, {next((r[4] for r in bursts_rows if r[2] == bn and r[4]), '?')} MiB")
@@ -744,7 +748,8 @@ L.append("Details of the same bursts. Cell: requests virtio-blk requeued (a fail
          "extra pool MiB right after fio exited (before the shrink delay) · claim misses · on reclaim-dynamic, "
          "transient pools made (`io_tlb_transient_count`; of them made of a free block in a lent chunk, "
          "`io_tlb_transient_lent_count`, because ordinary memory had none; and not made, "
-         "`io_tlb_transient_fail_count`) · fio exit status.")
+         "`io_tlb_transient_fail_count`, with the most free memory the zone had at such a failure, from the "
+         "`swiotlb_reclaim_transient` tracepoint) · fio exit status.")
 L.append("")
 L.append("| burst | " + " | ".join(KERNELS) + " |")
 L.append("|---|" + "---|" * len(KERNELS))
