@@ -832,6 +832,9 @@ out:
 	return_range(test, &r);
 }
 
+/* swiotlb_reserve_floor() of a zone of fewer than 16 pages */
+static unsigned long tiny_zone_floor;
+
 /*
  * The reserve holds whole above the floor of ordinary free memory and
  * yields in proportion below it: half at half the floor, none at none.
@@ -839,6 +842,7 @@ out:
 static void page_swiotlb_reserve_yields_gradually(struct kunit *test)
 {
 	const unsigned long floor = 4000, reserve = 60;
+	unsigned long no_floor;
 
 	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, 2 * floor, floor),
 			reserve);
@@ -852,6 +856,14 @@ static void page_swiotlb_reserve_yields_gradually(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, 0, floor), 0);
 	/* Free counts are per-cpu sums: the difference can dip below 0 */
 	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, -8, floor), 0);
+	/*
+	 * A zone too small for a floor (under 16 pages) keeps the whole
+	 * reserve. The zero is read from memory: as a literal, sparse folds
+	 * it into the division of the branch that is not taken.
+	 */
+	no_floor = READ_ONCE(tiny_zone_floor);
+	KUNIT_EXPECT_EQ(test, swiotlb_reserve_in_force(reserve, 0, no_floor),
+			reserve);
 }
 
 static struct kunit_case page_swiotlb_cases[] = {
