@@ -1078,6 +1078,18 @@ bool swiotlb_reclaim_claim_ahead(struct io_tlb_pool *pool)
 	return swiotlb_claim(pool, true);
 }
 
+/*
+ * The transient tracepoint, with the region's free slots: summing them over
+ * the areas costs a read per area, so only while the event is enabled.
+ */
+static void swiotlb_trace_transient(struct io_tlb_reclaim *rc, size_t size,
+				    bool lent, u64 ns, int err)
+{
+	if (trace_swiotlb_reclaim_transient_enabled())
+		trace_swiotlb_reclaim_transient(size, lent, ns, rc->zone,
+						swiotlb_free_slots(rc), err);
+}
+
 /**
  * swiotlb_reclaim_note_transient() - count a fallback to a transient pool
  * @pool:	The default pool, which could not serve a mapping.
@@ -1101,10 +1113,9 @@ void swiotlb_reclaim_note_transient(struct io_tlb_pool *pool,
 		return;
 	atomic_long_inc(&rc->transient_count);
 	swiotlb_note_max_ns(&rc->transient_ns_max, ns);
-	trace_swiotlb_reclaim_transient(transient->end - transient->start,
-					transient->start >= pool->start &&
-					transient->start < pool->end,
-					ns, rc->zone, 0);
+	swiotlb_trace_transient(rc, transient->end - transient->start,
+				transient->start >= pool->start &&
+				transient->start < pool->end, ns, 0);
 }
 
 /**
@@ -1128,7 +1139,7 @@ void swiotlb_reclaim_note_transient_failed(struct io_tlb_pool *pool,
 	if (!rc)
 		return;
 	atomic_long_inc(&rc->transient_fail_count);
-	trace_swiotlb_reclaim_transient(size, false, ns, rc->zone, -ENOMEM);
+	swiotlb_trace_transient(rc, size, false, ns, -ENOMEM);
 }
 
 /* Lending state of @dev's default pool, or NULL if it does not lend */

@@ -1408,21 +1408,60 @@ static void reclaim_claims_ahead_when_grow_lags(struct kunit *test)
 }
 
 #ifdef CONFIG_SWIOTLB_DYNAMIC
-/* Transient pools the swiotlb_reclaim_transient tracepoint reported made */
+/* What the swiotlb_reclaim_transient tracepoint reported */
+struct traced_transients {
+	atomic_t made;
+	/* The region's free slots at the last event */
+	unsigned long pool_free_slots;
+};
+
 static void probe_transient(void *data, size_t size, bool lent,
-			    u64 duration_ns, struct zone *zone, int err)
+			    u64 duration_ns, struct zone *zone,
+			    unsigned long pool_free_slots, int err)
 {
-	atomic_t *made = data;
+	struct traced_transients *tt = data;
 
 	if (!err && size)
-		atomic_inc(made);
+		atomic_inc(&tt->made);
+	WRITE_ONCE(tt->pool_free_slots, pool_free_slots);
+}
+
+/*
+ * A mapping of a whole segment while the region's only free slots are half
+ * of one: a transient pool, traced with those free slots, which a search
+ * could not use.
+ */
+static void map_segment_with_half_free(struct kunit *test,
+				       struct traced_transients *tt)
+{
+	struct reclaim_test *t = test->priv;
+	size_t size = IO_TLB_SEGSIZE << IO_TLB_SHIFT;
+	unsigned long half = MAP_BYTES >> IO_TLB_SHIFT, traced_free;
+	void *buf = kunit_kzalloc(test, size, GFP_KERNEL);
+	phys_addr_t tlb;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, half * 2, (unsigned long)IO_TLB_SEGSIZE);
+	/* The first mapping is in the region; the full region has no other room */
+	KUNIT_ASSERT_GT(test, t->nr_maps, 1U);
+	KUNIT_ASSERT_EQ(test, swiotlb_free_slots(test_rc()), 0UL);
+	swiotlb_tbl_unmap_single(t->dev, t->maps[0], MAP_BYTES, DMA_TO_DEVICE, 0);
+	t->maps[0] = t->maps[--t->nr_maps];
+
+	tlb = swiotlb_tbl_map_single(t->dev, virt_to_phys(buf), size, 0,
+				     DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
+	KUNIT_ASSERT_NE(test, tlb, (phys_addr_t)DMA_MAPPING_ERROR);
+	traced_free = READ_ONCE(tt->pool_free_slots);
+	KUNIT_EXPECT_EQ(test, traced_free, half);
+	swiotlb_tbl_unmap_single(t->dev, tlb, size, DMA_TO_DEVICE, 0);
 }
 #endif
 
 /*
  * With CONFIG_SWIOTLB_DYNAMIC, a mapping the region cannot serve (claims
  * off, worker deaf) gets a transient pool, and that is counted with its
- * latency and traced.
+ * latency and traced, with the region's free slots: none when it is full,
+ * half a segment's when that is all a whole segment's mapping finds.
  */
 static void reclaim_transient_fallback_counted(struct kunit *test)
 {
@@ -1430,14 +1469,14 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 	struct io_tlb_reclaim *rc = test_rc();
 	struct reclaim_test *t = test->priv;
 	unsigned long transient, active_slots, mapped = 0;
-	atomic_t traced = ATOMIC_INIT(0);
+	struct traced_transients tt = { .made = ATOMIC_INIT(0) };
 	bool tracing = IS_ENABLED(CONFIG_TRACEPOINTS);
 
 	active_slots = deaf_pool_without_claims(test);
 	if (tracing)
 		KUNIT_ASSERT_EQ(test,
 				register_trace_swiotlb_reclaim_transient(probe_transient,
-									 &traced),
+									 &tt),
 				0);
 	transient = atomic_long_read(&rc->transient_count);
 
@@ -1453,10 +1492,13 @@ static void reclaim_transient_fallback_counted(struct kunit *test)
 			transient + 4);
 	KUNIT_EXPECT_GT(test, atomic_long_read(&rc->transient_ns_max), 0);
 	if (tracing) {
+		/* The full region: no free slot at all */
+		KUNIT_EXPECT_EQ(test, tt.pool_free_slots, 0UL);
+		map_segment_with_half_free(test, &tt);
 		unregister_trace_swiotlb_reclaim_transient(probe_transient,
-							   &traced);
+							   &tt);
 		tracepoint_synchronize_unregister();
-		KUNIT_EXPECT_EQ(test, atomic_read(&traced),
+		KUNIT_EXPECT_EQ(test, atomic_read(&tt.made),
 				atomic_long_read(&rc->transient_count) -
 				transient);
 	}

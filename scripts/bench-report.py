@@ -231,7 +231,7 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
                             evc, evp, d.get("requeues", ""), ev0, evp0,
                             evr.get("claimable0", ""), evr.get("claimable1", ""), evr.get("samples", ""),
                             d.get("transients", ""), d.get("transient_fails", ""), d.get("transient_lent", ""),
-                            d.get("transient_fail_free_kb", "")])
+                            d.get("transient_fail_free_kb", ""), d.get("transient_fail_pool_free_kb", "")])
     t0 = num(bu.get("t0"), 0.0)
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
@@ -349,7 +349,7 @@ write_csv("bursts.csv", ["run", "kernel", "burst", "fio_rc", "burst_mib", "write
                          "evacuate_pages_wait", "requeues", "evacuate_count_since_boot_before_wait",
                          "evacuate_pages_since_boot_before_wait", "claimable_wait_start", "claimable_wait_end",
                          "claimable_evacuated_per_second", "transients", "transient_fails", "transient_lent",
-                         "transient_fail_free_kb"],
+                         "transient_fail_free_kb", "transient_fail_pool_free_kb"],
           bursts_rows)
 write_csv("evac-cost.csv", ["run", "kernel", "pair", "evacuation", "io_tlb_evacuate", "window_s",
                             "memcpy_bogo_ops_s", "chunks_evacuated", "pages_evacuated", "claimable_after",
@@ -718,7 +718,10 @@ def transient_note(k, rs):
     if k != "reclaim-dynamic" or not tr:
         return ""
     free = [num(r[36]) for r in tr if len(r) > 36 and r[36] not in (None, "")]
+    pool = [num(r[37]) for r in tr if len(r) > 37 and r[37] not in (None, "")]
     at = f", at most {max(free) / 1024:.1f} MiB free when one was not" if free else ""
+    if pool:
+        at += f" and at most {max(pool) / 1024:.1f} MiB of free slots in the region"
     return (f" · {bmed([num(r[33]) for r in tr])} transient ({bmed([num(r[35]) for r in tr])} in lent chunks, "
             f"{bmed([num(r[34]) for r in tr])} not made{at})")
 
@@ -748,8 +751,9 @@ L.append("Details of the same bursts. Cell: requests virtio-blk requeued (a fail
          "extra pool MiB right after fio exited (before the shrink delay) · claim misses · on reclaim-dynamic, "
          "transient pools made (`io_tlb_transient_count`; of them made of a free block in a lent chunk, "
          "`io_tlb_transient_lent_count`, because ordinary memory had none; and not made, "
-         "`io_tlb_transient_fail_count`, with the most free memory the zone had at such a failure, from the "
-         "`swiotlb_reclaim_transient` tracepoint) · fio exit status.")
+         "`io_tlb_transient_fail_count`, with the most free memory the zone had at such a failure and the most "
+         "free slots the region had, in runs too short for the mapping, from the `swiotlb_reclaim_transient` "
+         "tracepoint) · fio exit status.")
 L.append("")
 L.append("| burst | " + " | ".join(KERNELS) + " |")
 L.append("|---|" + "---|" * len(KERNELS))

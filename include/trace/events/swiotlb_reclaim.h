@@ -64,17 +64,19 @@ TRACE_EVENT(swiotlb_reclaim_claim,
  * transient pool (err == 0), made of a lent chunk's free pages if lent=1,
  * or none (err == -ENOMEM). The zone's free pages, and those of them in
  * lent chunks, tell a failure for want of memory from one for want of a
- * contiguous block.
+ * contiguous block; the region's free slots, a full region from one whose
+ * free slots are all in runs too short for the mapping.
  */
 TRACE_EVENT(swiotlb_reclaim_transient,
 	    TP_PROTO(size_t size, bool lent, u64 duration_ns, struct zone *zone,
-		     int err),
-	    TP_ARGS(size, lent, duration_ns, zone, err),
+		     unsigned long pool_free_slots, int err),
+	    TP_ARGS(size, lent, duration_ns, zone, pool_free_slots, err),
 	    TP_STRUCT__entry(__field(size_t, size)
 			     __field(bool, lent)
 			     __field(u64, duration_ns)
 			     __field(unsigned long, free_pages)
 			     __field(unsigned long, lent_free_pages)
+			     __field(unsigned long, pool_free_slots)
 			     __field(int, err)),
 	    TP_fast_assign(__entry->size = size;
 			   __entry->lent = lent;
@@ -83,11 +85,12 @@ TRACE_EVENT(swiotlb_reclaim_transient,
 				zone_page_state(zone, NR_FREE_PAGES);
 			   __entry->lent_free_pages =
 				zone_page_state(zone, NR_FREE_SWIOTLB_PAGES);
+			   __entry->pool_free_slots = pool_free_slots;
 			   __entry->err = err;),
-	    TP_printk("size=%zu lent=%d duration_ns=%llu free_pages=%lu lent_free_pages=%lu err=%d",
+	    TP_printk("size=%zu lent=%d duration_ns=%llu free_pages=%lu lent_free_pages=%lu pool_free_slots=%lu err=%d",
 		      __entry->size, __entry->lent, __entry->duration_ns,
 		      __entry->free_pages, __entry->lent_free_pages,
-		      __entry->err));
+		      __entry->pool_free_slots, __entry->err));
 
 #endif /* _TRACE_SWIOTLB_RECLAIM_H */
 
