@@ -236,8 +236,9 @@ for (run, k, w), (recs, blocks) in sorted(logs.items()):
     if "pool" in blocks:
         for line in blocks["pool"].decode(errors="replace").splitlines()[1:]:
             f = line.split()
-            if len(f) != 7:
+            if len(f) not in (7, 8):
                 continue
+            f += [""] * (8 - len(f))
             pool_rows.append([run, k, round(num(f[0]) - t0, 2)] + [("" if x == "-" else x) for x in f[1:]])
     if "trace" in blocks:
         marks = {}
@@ -335,7 +336,7 @@ write_csv("burst.csv", ["run", "kernel", "fio_rc", "fio_error", "write_bytes", "
                         "write_bw_kib_s", "write_runtime_ms", "burst_wall_s", "grows", "grow_fails",
                         "pages_migrated", "used_hiwater_slots", "nslabs_after", "oom_kills"], burst_rows)
 write_csv("pool.csv", ["run", "kernel", "t_s", "nslabs", "used", "active_nslabs", "lent_nslabs",
-                       "nr_free_swiotlb", "transient_nslabs"], pool_rows)
+                       "nr_free_swiotlb", "transient_nslabs", "nr_free_pages"], pool_rows)
 write_csv("grow.csv", ["run", "kernel", "event", "phase", "t_s", "chunk", "size", "duration_us", "busy_pages",
                         "err"],
           grow_rows)
@@ -733,6 +734,29 @@ for k in KERNELS:
     cells[k] = (f"{statistics.median(ns) / 1000:.1f} / {ns[-1] / 1000:.1f} µs (n={len(ns)})" if ns else
                 ("no claim traced" if k in RECLAIM_KERNELS else "–"))
 L.append("| claim latency, all bursts: median / max | " + " | ".join(cells[k] for k in KERNELS) + " |")
+
+
+def main_start_room(k, run):
+    """main burst, at the first pool sample with a slot in use: (free pages, free bounce slots) in MiB"""
+    rs = sorted((r for r in pool_rows if r[0] == run and r[1] == k and r[2] >= 0), key=lambda r: r[2])
+    for r in rs:
+        used, free_pages = num(r[4], 0), num(r[9]) if len(r) > 9 else None
+        if used and free_pages is not None:
+            total = num(r[5] if k in RECLAIM_KERNELS else r[3], 0)
+            return free_pages * 4 / 1024, max(total - used, 0) * 2 / 1024
+    return None
+
+
+cells = {}
+for k in KERNELS:
+    rooms = [x for x in (main_start_room(k, run) for run in sorted({r[0] for r in pool_rows if r[1] == k})) if x]
+    peaks = [num(r[9]) * 2 / 1024 for r in brows(k, "main") if num(r[9])]
+    cells[k] = (f"{bmed([a for a, _ in rooms], 0)} + {bmed([b for _, b in rooms], 0)} = "
+                f"{bmed([a + b for a, b in rooms], 0)} MiB for a peak of {bmed(peaks, 0)} MiB"
+                if rooms and peaks else "–")
+L.append("| main burst: room it had, free memory + free bounce slots when its first mapping was seen (pool "
+         "sampler, every 100 ms), against its bounce peak (`io_tlb_used_hiwater`) | " +
+         " | ".join(cells[k] for k in KERNELS) + " |")
 for bn, lab in (("after", "after-pressure"), ("evac", "evacuation")):
     cells = {}
     for k in KERNELS:
