@@ -588,8 +588,15 @@ for i, lab in ((8, "p50"), (10, "p99"), (12, "max")):
 L.append(row("main burst: pool grows / pages migrated",
              {k: f"{mmm(bcol(k, 19), 0)} / {mmm(bcol(k, 21), 0)}" for k in RECLAIM_KERNELS}))
 grows_ok = [r for r in grow_rows if r[1] == "reclaim" and r[2] == "grow" and r[9] == 0]
+
+
+def mostly_busy(size, busy_pages):
+    """a take of @size bytes that migrated >= 90% of its pages"""
+    return busy_pages >= int(size) // 4096 * 9 // 10
+
+
 # a take is one chunk or (since grow_work migrates runs of adjacent chunks) several: "size"
-full = [r for r in grows_ok if r[8] >= int(r[6]) // 4096 * 9 // 10]
+full = [r for r in grows_ok if mostly_busy(r[6], r[8])]
 fullq = [r for r in full if r[3] == "quiet"]
 fullb = [r for r in full if r[3] == "burst"]
 dur_full = [r[7] / 1000 / (int(r[6]) / (2 * MIB)) for r in fullq]  # ms per 2 MiB chunk
@@ -610,7 +617,7 @@ gmibs_b = [2 / (d / 1000) for d in dur_fullb if d]
 # chunks; the scale boot of the same region (256 MiB) migrates chunks of a
 # full lent area on an otherwise idle guest: the quiet figure, then.
 scale_q = [g[4] / MIB / (g[0] / 1e6) for g in scale.get(("256", "reclaim"), {}).get("grows", {}).get("busy", [])
-           if g[1] >= g[4] // 4096 * 9 // 10 and g[0]]
+           if mostly_busy(g[4], g[1]) and g[0]]
 L.append(row("growth throughput, quiet guest: MiB taken / take time, takes >= 90% in use (MiB/s)",
              {"reclaim": mmm(gmibs_q, 0) if gmibs_q else
               (f"{mmm(scale_q, 0)} (the scale boot's full lent area, 256 MiB region)" if scale_q else "n/a")}))
@@ -746,17 +753,17 @@ def main_start_room(k, run):
     """main burst, at the first pool sample with a slot in use: (free pages, free bounce slots) in MiB"""
     rs = sorted((r for r in pool_rows if r[0] == run and r[1] == k and r[2] >= 0), key=lambda r: r[2])
     for r in rs:
-        used, free_pages = num(r[4], 0), num(r[9]) if len(r) > 9 else None
+        used, free_pages = num(r[4], 0), num(r[9])
         if used and free_pages is not None:
             total = num(r[5] if k in RECLAIM_KERNELS else r[3], 0)
-            return free_pages * 4 / 1024, max(total - used, 0) * 2 / 1024
+            return free_pages * 4096 / MIB, slots_mib(max(total - used, 0))
     return None
 
 
 cells = {}
 for k in KERNELS:
     rooms = [x for x in (main_start_room(k, run) for run in sorted({r[0] for r in pool_rows if r[1] == k})) if x]
-    peaks = [num(r[9]) * 2 / 1024 for r in brows(k, "main") if num(r[9])]
+    peaks = [slots_mib(num(r[9])) for r in brows(k, "main") if num(r[9])]
     cells[k] = (f"{bmed([a for a, _ in rooms], 0)} + {bmed([b for _, b in rooms], 0)} = "
                 f"{bmed([a + b for a, b in rooms], 0)} MiB for a peak of {bmed(peaks, 0)} MiB"
                 if rooms and peaks else "–")
